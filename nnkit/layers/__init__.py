@@ -1,0 +1,14 @@
+"""Hand-written, serializable Keras layers."""
+
+from nnkit.layers.activation import Activation
+from nnkit.layers.batch_norm import BatchNormalization
+from nnkit.layers.dense import Dense
+from nnkit.layers.dropout import Dropout
+from nnkit.layers.local_response_norm import LocalResponseNormalization
+from nnkit.layers.prelu import PReLU, RReLU
+from nnkit.layers.residual import ResidualBlock
+
+__all__ = [
+    "Activation", "BatchNormalization", "Dense", "Dropout", "LocalResponseNormalization",
+    "PReLU", "RReLU", "ResidualBlock",
+]

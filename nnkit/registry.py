@@ -1,0 +1,100 @@
+"""One registry mechanism for every kind of named building block.
+
+A :class:`Registry` maps names to objects (functions, classes or factories) with a one-line
+description each. Lookups of unknown names raise :class:`UnknownNameError` with a
+"did you mean" suggestion, so YAML typos never fall through silently. Names prefixed with
+``keras:`` resolve to Keras' own built-ins through a per-registry resolver, so hand-written and
+built-in twins can be compared in the same study.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+KERAS_PREFIX = "keras:"
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """Return `` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def one_of(name: Any, choices: Iterable[str]) -> str:
+    """The standard message for a name that is not among ``choices``."""
+    choices = list(choices)
+    return f"'{name}' is not one of {', '.join(choices)}{suggest(name, choices)}"
+
+
+class UnknownNameError(ValueError):
+    """A name that is not registered; the message lists what is."""
+
+
+@dataclass
+class Entry:
+    name: str
+    obj: Any
+    description: str
+
+
+@dataclass
+class Registry:
+    """Named objects of one kind (``activation``, ``initializer``, ...).
+
+    Args:
+        kind: what the registry holds, used in messages and by ``nnkit list``.
+        keras_resolver: turns the part after ``keras:`` into Keras' own object, raising
+            ``ValueError`` when Keras has no such object; ``None`` disables the prefix.
+    """
+
+    kind: str
+    keras_resolver: Callable[[str], Any] | None = None
+    _entries: dict[str, Entry] = field(default_factory=dict)
+
+    def register(self, name: str, description: str, obj: Any = None):
+        """Register ``obj`` under ``name``; usable as a decorator when ``obj`` is omitted."""
+
+        def add(target: Any) -> Any:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} '{name}' is registered twice")
+            self._entries[name] = Entry(name, target, description)
+            return target
+
+        return add if obj is None else add(obj)
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries.values())
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self.check(name)
+        except UnknownNameError:
+            return False
+        return True
+
+    def check(self, name: str) -> str:
+        """Return ``name`` if it resolves, else raise :class:`UnknownNameError`."""
+        if not isinstance(name, str):
+            raise UnknownNameError(f"expected a {self.kind} name, got {name!r}")
+        if name.startswith(KERAS_PREFIX) and self.keras_resolver is not None:
+            try:
+                self.keras_resolver(name[len(KERAS_PREFIX):])
+            except (ValueError, TypeError, AttributeError) as error:
+                raise UnknownNameError(f"'{name}' is not a Keras {self.kind}: {error}") from None
+            return name
+        if name not in self._entries:
+            allowed = self.names() + ([f"{KERAS_PREFIX}<name>"] if self.keras_resolver else [])
+            raise UnknownNameError(one_of(name, allowed))
+        return name
+
+    def get(self, name: str) -> Any:
+        """The registered object for ``name`` (or Keras' own for ``keras:<name>``)."""
+        self.check(name)
+        if name.startswith(KERAS_PREFIX) and self.keras_resolver is not None:
+            return self.keras_resolver(name[len(KERAS_PREFIX):])
+        return self._entries[name].obj
