@@ -6,6 +6,6 @@ Keras, so models that use them reload with ``keras.saving.load_model`` under ``s
 
 __version__ = "0.1.0"
 
-from nnkit import activations, initializers, layers  # noqa: E402  (registration)
+from nnkit import activations, initializers, layers, optimizers  # noqa: E402  (registration)
 
-__all__ = ["activations", "initializers", "layers", "__version__"]
+__all__ = ["activations", "initializers", "layers", "optimizers", "__version__"]

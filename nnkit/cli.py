@@ -1,0 +1,133 @@
+"""The ``nnkit`` command line: run | validate | list | schema.
+
+Exit status: 0 success, 1 training failed (NaN loss, error), 2 bad input (config, data,
+log folder). Bad input prints one line per problem, ``<file>:<line>: <key.path>: <message>``,
+and creates no run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+KINDS = ("activations", "initializers", "layers", "optimizers", "losses", "metrics",
+         "datasets", "architectures")
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="experiment YAML file")
+    parser.add_argument("-o", "--override", action="append", default=[], metavar="PATH=VALUE",
+                        help="override a config key, e.g. -o model.depth=8 (repeatable)")
+    parser.add_argument("--logdir", help="log folder (overrides experiment.log_dir)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nnkit", description=__doc__.splitlines()[0])
+    from nnkit import __version__
+
+    parser.add_argument("--version", action="version", version=f"nnkit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="train the experiment of a config file")
+    _add_config_arguments(run)
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    validate = sub.add_parser("validate", help="check a config file (exit 0 or 2)")
+    _add_config_arguments(validate)
+    list_ = sub.add_parser("list", help="every registered name, by kind")
+    list_.add_argument("kind", nargs="?", choices=KINDS, help="only this kind")
+    sub.add_parser("schema", help="print the JSON Schema of config files")
+    return parser
+
+
+def load(args):
+    """The validated config named by ``args`` (overrides and --logdir applied)."""
+    from nnkit.config import load_config
+
+    overrides = list(args.override)
+    if args.logdir:
+        overrides.append(f"experiment.log_dir={args.logdir}")
+    return load_config(args.config, overrides)
+
+
+def command_run(args) -> int:
+    from nnkit.training import run
+
+    config = load(args)
+    result = run(config, verbose=0 if args.quiet else "auto")
+    print(json.dumps({k: result.metrics.get(k) for k in ("train", "validation", "test")
+                      if k in result.metrics}))
+    print(f"run: {result.run_dir}")
+    return EXIT_OK if result.metrics["status"] == "completed" else EXIT_FAILED
+
+
+def command_validate(args) -> int:
+    config = load(args)
+    print(f"{args.config}: valid ({config.model.architecture} on {config.data.name}, "
+          f"{config.optimizer.name}, {config.training.epochs} epochs)")
+    return EXIT_OK
+
+
+def _registries() -> dict:
+    import nnkit
+    from nnkit import activations, data, initializers, losses, metrics, models, optimizers
+
+    layer_names = [n for n in nnkit.layers.__all__]
+    layers = [(n, (getattr(nnkit.layers, n).__doc__ or "").strip().splitlines()[0])
+              for n in layer_names]
+    table = {"layers": layers}
+    for kind, registry in [("activations", activations.ACTIVATIONS),
+                           ("initializers", initializers.INITIALIZERS),
+                           ("optimizers", optimizers.OPTIMIZERS), ("losses", losses.LOSSES),
+                           ("metrics", metrics.METRICS), ("datasets", data.DATASETS),
+                           ("architectures", models.ARCHITECTURES)]:
+        table[kind] = [(e.name, e.description) for e in registry.entries()]
+    return table
+
+
+def command_list(args) -> int:
+    table = _registries()
+    for kind in [args.kind] if args.kind else KINDS:
+        print(f"{kind}:")
+        width = max(len(name) for name, _ in table[kind])
+        for name, description in table[kind]:
+            print(f"  {name:<{width}}  {description}")
+    if not args.kind:
+        print("\nKeras' own objects are reachable as keras:<name> (e.g. keras:glorot_uniform).")
+    return EXIT_OK
+
+
+def command_schema(args) -> int:
+    from nnkit.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+COMMANDS = {"run": command_run, "validate": command_validate, "list": command_list,
+            "schema": command_schema}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``nnkit`` console script; returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = _parser().parse_args(argv)
+    from nnkit.config import ConfigError
+    from nnkit.data import DataError
+    from nnkit.training import ExperimentError, RunDirError
+
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+    except (DataError, ExperimentError, RunDirError) as error:
+        print(f"{args.config}: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

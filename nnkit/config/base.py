@@ -1,0 +1,82 @@
+"""Building blocks of the config schema: strict sections and registry-checked names."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from nnkit.registry import KERAS_PREFIX, Registry, suggest
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, YAML types are taken as they are."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+
+class FieldError(ValueError):
+    """A validation error about a sub-key of the section being validated.
+
+    The error formatter appends ``path`` to the location pydantic reports, so cross-field
+    checks still name the exact key (``model.units`` rather than ``model``).
+    """
+
+    def __init__(self, path: str | int | tuple, message: str):
+        super().__init__(message)
+        self.path = tuple(path) if isinstance(path, tuple) else (path,)
+
+
+def _parameters(obj: Any) -> dict[str, inspect.Parameter]:
+    """The keyword parameters a registered object accepts (beyond the input tensor)."""
+    target = obj.__init__ if isinstance(obj, type) else obj
+    params = list(inspect.signature(target).parameters.values())[1:]  # the tensor x, or self
+    return {
+        p.name: p for p in params
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ("kwargs", "name")
+    }
+
+
+def check_reference(registry: Registry, value: Any) -> Any:
+    """Validate ``name`` or ``{name: ..., **params}`` against ``registry``."""
+    if isinstance(value, str):
+        registry.check(value)
+        return value
+    if not isinstance(value, dict) or "name" not in value:
+        raise ValueError(
+            f"expected a {registry.kind} name or a mapping {{name: ..., <parameter>: ...}}, "
+            f"got {value!r}"
+        )
+    name = value["name"]
+    try:
+        registry.check(name)
+    except ValueError as error:
+        raise FieldError("name", str(error)) from None
+    if not name.startswith(KERAS_PREFIX):
+        allowed = _parameters(registry.get(name))
+        for key in value:
+            if key != "name" and key not in allowed:
+                choices = ", ".join(allowed) or "none"
+                raise FieldError(
+                    key, f"'{name}' has no parameter '{key}'; its parameters: {choices}"
+                    f"{suggest(key, allowed)}"
+                )
+    return dict(value)
+
+
+def reference(registry: Registry, description: str):
+    """An annotated type for a registry name, or a mapping with ``name`` and parameters."""
+    names = ", ".join(registry.names())
+    return Annotated[
+        Any,
+        BeforeValidator(lambda v: check_reference(registry, v)),
+        Field(description=f"{description}. One of: {names}; or keras:<name>; "
+                          "or a mapping {name: ..., <parameter>: value}.",
+              json_schema_extra={"anyOf": [{"type": "string"}, {"type": "object"}]}),
+    ]
+
+
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]

@@ -1,0 +1,100 @@
+"""The ``optimizer`` section: one schema per optimizer, chosen by ``name``.
+
+Every nnkit optimizer name has a ``keras:`` twin (``adam`` / ``keras:adam``) with the same
+parameters, so a study can swap the hand-written update for Keras' own and nothing else.
+Defaults are Keras' defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, model_validator
+
+from nnkit.config.base import FieldError, NonNegativeInt, PositiveInt, Section
+
+Positive = Annotated[float, Field(gt=0)]
+Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class OptimizerBase(Section):
+    learning_rate: Positive = 0.001
+    warmup_steps: NonNegativeInt = Field(0, description="linear warm-up from 0 over N steps")
+    decay: Literal["none", "cosine", "exponential"] = "none"
+    decay_steps: PositiveInt = Field(1000, description="steps of the decay (after warm-up)")
+    decay_rate: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.96, description="exponential decay: lr · rate^(step / decay_steps)")
+    clipnorm: Positive | None = Field(None, description="clip each gradient to this L2 norm")
+
+
+class SGD(OptimizerBase):
+    """W ← W - η∇W."""
+
+    name: Literal["sgd", "keras:sgd"]
+    learning_rate: Positive = 0.01
+
+
+class Momentum(OptimizerBase):
+    """V ← βV + η∇W; W ← W - V."""
+
+    name: Literal["momentum", "keras:momentum"]
+    learning_rate: Positive = 0.01
+    momentum: Beta = 0.9
+
+
+class NAG(OptimizerBase):
+    """Nesterov: V ← βV + η∇W(W - βV); W ← W - V."""
+
+    name: Literal["nag", "keras:nag"]
+    learning_rate: Positive = 0.01
+    momentum: Beta = 0.9
+    lookahead: bool = Field(False, description="evaluate the gradient at W - βV (the notes' "
+                                               "form) instead of Keras' equivalent rewrite")
+
+    @model_validator(mode="after")
+    def _lookahead_is_nnkit(self):
+        if self.lookahead and self.name.startswith("keras:"):
+            raise FieldError("lookahead", "the look-ahead form exists only for 'nag', not "
+                                          "'keras:nag'")
+        return self
+
+
+class AdaGrad(OptimizerBase):
+    """G ← G + (∇W)²; W ← W - η∇W / (√G + ε)."""
+
+    name: Literal["adagrad", "keras:adagrad"]
+    initial_accumulator_value: Annotated[float, Field(ge=0)] = 0.1
+    epsilon: Positive = 1e-7
+
+
+class RMSProp(OptimizerBase):
+    """S ← ρS + (1-ρ)(∇W)²; W ← W - η∇W / (√S + ε)."""
+
+    name: Literal["rmsprop", "keras:rmsprop"]
+    rho: Beta = 0.9
+    momentum: Beta = 0.0
+    epsilon: Positive = 1e-7
+    centered: bool = False
+
+
+class AdaDelta(OptimizerBase):
+    """Two moving averages: of squared gradients and of squared updates."""
+
+    name: Literal["adadelta", "keras:adadelta"]
+    rho: Beta = 0.95
+    epsilon: Positive = 1e-7
+
+
+class Adam(OptimizerBase):
+    """Bias-corrected first and second moments of the gradient."""
+
+    name: Literal["adam", "keras:adam"]
+    beta_1: Beta = 0.9
+    beta_2: Beta = 0.999
+    epsilon: Positive = 1e-7
+    amsgrad: bool = False
+
+
+OptimizerConfig = Annotated[
+    Union[SGD, Momentum, NAG, AdaGrad, RMSProp, AdaDelta, Adam], Field(discriminator="name")
+]

@@ -1,0 +1,99 @@
+"""The whole experiment config: what a YAML file may say, with every default."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from nnkit import losses, metrics
+from nnkit.config.base import FieldError, NonNegativeInt, PositiveInt, Section, check_reference
+from nnkit.config.data import DataConfig
+from nnkit.config.model import ModelConfig
+from nnkit.config.optimizer import OptimizerConfig
+
+
+class Experiment(Section):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)] = Field(
+        "experiment", description="folder name under the log dir (letters, digits, . _ -)")
+    seed: int = Field(42, description="seeds Python, NumPy, TensorFlow and the data")
+    log_dir: str = Field("logs", description="where run folders are created")
+    description: str = ""
+    deterministic: bool = Field(False, description="TensorFlow op determinism (slower)")
+
+
+class EarlyStopping(Section):
+    monitor: str = "val_loss"
+    min_delta: Annotated[float, Field(ge=0)] = 0.0
+    patience: NonNegativeInt = 5
+    restore_best: bool = True
+    mode: Literal["auto", "min", "max"] = "auto"
+
+
+class Training(Section):
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 32
+    mode: Literal["batch", "stochastic", "minibatch"] = Field(
+        "minibatch", description="batch: whole training set per step; stochastic: one sample; "
+                                 "minibatch: batch_size samples")
+    shuffle: bool = True
+    early_stopping: EarlyStopping | None = None
+    jit_compile: bool = Field(False, description="compile the train step with XLA")
+
+
+class Logging(Section):
+    every_n_steps: PositiveInt = Field(1, description="per-layer norms every N steps")
+    histogram_every_n_steps: NonNegativeInt = Field(100, description="histograms (0: never)")
+
+
+def _loss_name(value: Any) -> Any:
+    if value == "auto":
+        return value
+    return check_reference(losses.LOSSES, value)
+
+
+def _metric_names(value: Any) -> Any:
+    if value is None:
+        return value
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of metric names, got {value!r}")
+    for i, name in enumerate(value):
+        try:
+            metrics.METRICS.check(name)
+        except ValueError as error:
+            raise FieldError(i, str(error)) from None
+    return value
+
+
+class ExperimentConfig(Section):
+    """A complete nnkit experiment. Every key but ``data.name`` has a default."""
+
+    experiment: Experiment = Field(default_factory=Experiment)
+    data: DataConfig = Field(default_factory=lambda: {"name": "digits"})
+    model: ModelConfig = Field(default_factory=lambda: {"architecture": "mlp"})
+    optimizer: OptimizerConfig = Field(default_factory=lambda: {"name": "adam"})
+    loss: Annotated[Any, BeforeValidator(_loss_name),
+                    Field(description="loss name, 'auto', or keras:<name>; one of "
+                                      f"{', '.join(losses.LOSSES.names())}")] = "auto"
+    metrics: Annotated[Any, BeforeValidator(_metric_names),
+                       Field(description="metric names (default: accuracy or mae)")] = None
+    training: Training = Field(default_factory=Training)
+    logging: Logging = Field(default_factory=Logging)
+
+    @model_validator(mode="after")
+    def _resolve(self):
+        if self.data.seed is None:
+            self.data.seed = self.experiment.seed
+        stopping = self.training.early_stopping
+        if stopping and stopping.monitor.startswith("val_") and self.data.validation_split == 0:
+            raise FieldError(("training", "early_stopping", "monitor"),
+                             f"'{stopping.monitor}' needs a validation set, but "
+                             "data.validation_split is 0")
+        return self
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a config file, for editors."""
+    schema = ExperimentConfig.model_json_schema()
+    schema["title"] = "nnkit experiment config"
+    return schema

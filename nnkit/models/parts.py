@@ -1,0 +1,45 @@
+"""Pieces shared by the architectures: activation layers, normalisation, output head."""
+
+from __future__ import annotations
+
+import keras
+
+from nnkit import activations, layers, losses
+from nnkit.registry import KERAS_PREFIX
+
+
+def activation_layer(reference, name: str) -> keras.layers.Layer:
+    """A layer applying ``reference`` (a name, or ``{name: ..., **params}``)."""
+    params = {}
+    if isinstance(reference, dict):
+        params = {k: v for k, v in reference.items() if k != "name"}
+        reference = reference["name"]
+    if reference.startswith(KERAS_PREFIX):
+        return keras.layers.Activation(reference[len(KERAS_PREFIX):], name=name)
+    target = activations.get(reference)
+    if isinstance(target, type):
+        return target(**params, name=name)
+    return layers.Activation(reference, params, name=name)
+
+
+def normalised_activation(x, cfg, index: int):
+    """Activation with batch norm ``before`` or ``after`` it, as the config asks."""
+    if cfg.batch_norm == "before":
+        x = layers.BatchNormalization(name=f"batch_norm_{index}")(x)
+    x = activation_layer(cfg.activation, name=f"activation_{index}")(x)
+    if cfg.batch_norm == "after":
+        x = layers.BatchNormalization(name=f"batch_norm_{index}")(x)
+    return x
+
+
+def output_head(x, task: str, output_size: int, loss_name: str, kernel_initializer):
+    """The last dense layer: softmax (multiclass), sigmoid or tanh (binary), linear."""
+    spec = losses.spec(losses.resolve_name(loss_name, task))
+    if task == "multiclass":
+        activation = "keras:softmax"
+    elif task == "binary":
+        activation = (spec.output_activation if spec and spec.output_activation else "sigmoid")
+    else:
+        activation = "linear"
+    return layers.Dense(output_size, activation=activation, name="output",
+                        kernel_initializer=kernel_initializer)(x)

@@ -1,0 +1,83 @@
+"""Config → the pieces of an experiment: data, network, optimizer, loss, metrics.
+
+Everything that can fail on user input fails here, before any run folder exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from nnkit import data, losses, metrics, models, optimizers
+from nnkit.config import ExperimentConfig
+
+
+class ExperimentError(Exception):
+    """A config that validates but cannot run (a loss that does not fit the task, ...)."""
+
+
+@dataclass
+class Experiment:
+    config: ExperimentConfig
+    dataset: data.Dataset
+    network: keras.Model
+    loss_name: str
+    metric_names: list[str]
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per step: the whole set (batch), one (stochastic), or batch_size."""
+        mode = self.config.training.mode
+        if mode == "batch":
+            return len(self.dataset.x_train)
+        return 1 if mode == "stochastic" else self.config.training.batch_size
+
+    def labels(self, y: np.ndarray) -> np.ndarray:
+        """Labels as the loss wants them (one-hot for categorical cross-entropy)."""
+        spec = losses.spec(self.loss_name)
+        if spec is not None and spec.one_hot:
+            return keras.utils.to_categorical(y, self.dataset.n_classes).astype("float32")
+        return y
+
+
+def seed_everything(config: ExperimentConfig) -> None:
+    """Seed Python, NumPy and TensorFlow; switch on op determinism if asked."""
+    keras.utils.set_random_seed(config.experiment.seed)
+    if config.experiment.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def build_experiment(config: ExperimentConfig) -> Experiment:
+    """Load the data and build the network; raise ExperimentError/DataError on bad input."""
+    seed_everything(config)
+    dataset = data.load(config.data)
+    loss_name = losses.resolve_name(config.loss if isinstance(config.loss, str)
+                                    else config.loss["name"], dataset.task)
+    if not losses.fits(loss_name, dataset.task):
+        raise ExperimentError(
+            f"loss: '{loss_name}' does not fit the {dataset.task} task of dataset "
+            f"'{dataset.name}'; use one of {', '.join(losses.losses_for(dataset.task))}")
+    try:
+        network = models.build(config.model, dataset, loss_name)
+    except ValueError as error:
+        raise ExperimentError(str(error)) from None
+    return Experiment(config, dataset, network, loss_name,
+                      metrics.resolve(config.metrics, dataset.task))
+
+
+def compile_model(experiment: Experiment, model: keras.Model) -> None:
+    """Compile ``model`` with the experiment's optimizer, loss and metrics."""
+    config = experiment.config
+    loss = config.loss
+    if isinstance(loss, dict):
+        params = {k: v for k, v in loss.items() if k != "name"}
+        loss_object = losses.LOSSES.get(experiment.loss_name)(**params)
+    else:
+        loss_object = losses.build(experiment.loss_name, experiment.dataset.task)
+    model.compile(optimizer=optimizers.build(config.optimizer), loss=loss_object,
+                  metrics=[metrics.build(m) for m in experiment.metric_names],
+                  jit_compile=config.training.jit_compile)

@@ -1,0 +1,57 @@
+"""Run folders: ``<log dir>/<experiment name>/<run id>/``, never reused."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+
+class RunDirError(Exception):
+    """The log folder cannot be created or written."""
+
+
+def check_writable(log_dir: str | Path) -> Path:
+    """The log folder, created if needed, after checking that files can be written in it."""
+    path = Path(log_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".nnkit-write-test-"):
+            pass
+    except OSError as error:
+        raise RunDirError(f"experiment.log_dir: cannot write to '{path}': "
+                          f"{error.strerror or error}") from None
+    return path
+
+
+def create_run_dir(log_dir: str | Path, experiment: str) -> Path:
+    """A new, empty folder ``<log_dir>/<experiment>/<YYYYmmdd-HHMMSS>-<random>``.
+
+    The random suffix and ``mkdir(exist_ok=False)`` guarantee that two runs started at the
+    same moment never share a folder.
+    """
+    parent = check_writable(log_dir) / experiment
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for _ in range(100):
+        path = parent / f"{stamp}-{secrets.token_hex(3)}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise RunDirError(f"experiment.log_dir: could not create a new run folder in {parent}")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, data: dict) -> None:
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
