@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+
+from nnkit import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 KINDS = ("activations", "initializers", "layers", "optimizers", "losses", "metrics",
@@ -26,8 +27,6 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nnkit", description=__doc__.splitlines()[0])
-    from nnkit import __version__
-
     parser.add_argument("--version", action="version", version=f"nnkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="train the experiment of a config file")
@@ -111,7 +110,6 @@ COMMANDS = {"run": command_run, "validate": command_validate, "list": command_li
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nnkit`` console script; returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
     from nnkit.config import ConfigError
     from nnkit.data import DataError

@@ -33,13 +33,16 @@ def dotted(path: tuple) -> str:
 def _input_path(raw: Any, loc: tuple) -> tuple:
     """Drop the union tags pydantic inserts into ``loc`` by walking the raw input alongside.
 
-    A part that is not a key of the mapping at hand and is not the last part is the name of
-    the union member pydantic tried (``sgd`` in ``optimizer.sgd.beta_1``), not a key.
+    A part that equals the section's ``name``/``architecture`` value, or is not a key of the
+    mapping at hand, and is not the last part, is the name of the union member pydantic tried
+    (``sgd`` in ``optimizer.sgd.beta_1``), not a key.
     """
     path, node = [], raw
     for i, part in enumerate(loc):
         last = i == len(loc) - 1
         if isinstance(node, dict):
+            if not last and part in (node.get("name"), node.get("architecture")):
+                continue
             if part in node:
                 node = node[part]
             elif not last:
@@ -97,7 +100,7 @@ def _message(error: dict, raw: Any, path: tuple, model: type[BaseModel]) -> str:
         tags = re.findall(r"'([^']*)'", ctx.get("expected_tags", ""))
         return one_of(ctx.get("tag"), tags)
     if kind == "union_tag_not_found":
-        return f"missing {ctx.get('discriminator', 'name')} (the key that picks the variant)"
+        return "required key is missing (it picks the variant)"
     if kind == "missing":
         return "required key is missing"
     if kind == "literal_error":
@@ -114,10 +117,13 @@ def format_validation_error(error: ValidationError, raw: dict, locate,
     """A ConfigError from pydantic's errors; ``locate(path)`` gives 'file:line' text."""
     lines = []
     for item in error.errors():
-        path = _input_path(raw, tuple(item["loc"]))
+        loc = tuple(item["loc"])
         cause = (item.get("ctx") or {}).get("error")
         if isinstance(cause, FieldError):
-            path = path + cause.path
+            loc = loc + cause.path
+        path = _input_path(raw, loc)
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            path = path + (item["ctx"]["discriminator"].strip("'"),)
         message = _message(item, raw, path, model)
         line = f"{locate(path)}: {dotted(path) or '<top level>'}: {message}"
         if line not in lines:

@@ -65,13 +65,19 @@ def _metric_names(value: Any) -> Any:
     return value
 
 
+VARIANT_DEFAULTS = {"data": ("name", "digits"), "model": ("architecture", "mlp"),
+                    "optimizer": ("name", "adam")}
+
+
 class ExperimentConfig(Section):
     """A complete nnkit experiment. Every key but ``data.name`` has a default."""
 
     experiment: Experiment = Field(default_factory=Experiment)
-    data: DataConfig = Field(default_factory=lambda: {"name": "digits"})
-    model: ModelConfig = Field(default_factory=lambda: {"architecture": "mlp"})
-    optimizer: OptimizerConfig = Field(default_factory=lambda: {"name": "adam"})
+    data: DataConfig = Field(default_factory=lambda: {"name": VARIANT_DEFAULTS["data"][1]})
+    model: ModelConfig = Field(
+        default_factory=lambda: {"architecture": VARIANT_DEFAULTS["model"][1]})
+    optimizer: OptimizerConfig = Field(
+        default_factory=lambda: {"name": VARIANT_DEFAULTS["optimizer"][1]})
     loss: Annotated[Any, BeforeValidator(_loss_name),
                     Field(description="loss name, 'auto', or keras:<name>; one of "
                                       f"{', '.join(losses.LOSSES.names())}")] = "auto"
@@ -79,6 +85,17 @@ class ExperimentConfig(Section):
                        Field(description="metric names (default: accuracy or mae)")] = None
     training: Training = Field(default_factory=Training)
     logging: Logging = Field(default_factory=Logging)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_variants(cls, data: Any) -> Any:
+        """A section given without its variant key gets the default variant."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for section, (key, default) in VARIANT_DEFAULTS.items():
+                if isinstance(data.get(section), dict) and key not in data[section]:
+                    data[section] = {key: default, **data[section]}
+        return data
 
     @model_validator(mode="after")
     def _resolve(self):

@@ -1,0 +1,153 @@
+"""End-to-end ``nnkit run``: every file of the run folder, and what it contains."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.util import tensor_util
+
+from nnkit.cli import main
+from nnkit.config import load_config
+from nnkit.training import run
+
+
+def _scalars(folder: Path) -> dict[str, list[float]]:
+    """Every scalar tag in a TensorBoard event folder, read with TensorBoard's own reader."""
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    return {tag: [float(tensor_util.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)]
+            for tag in events.Tags()["tensors"]}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """One tiny run through the CLI, shared by the checks below."""
+    folder = tmp_path_factory.mktemp("run")
+    config = folder / "tiny.yaml"
+    config.write_text(yaml.safe_dump({
+        "experiment": {"name": "tiny", "seed": 3},
+        "data": {"name": "moons", "n_samples": 200, "noise": 0.05},
+        "model": {"architecture": "mlp", "depth": 2, "units": 16, "activation": "tanh"},
+        "optimizer": {"name": "adam", "learning_rate": 0.02, "warmup_steps": 3},
+        "training": {"epochs": 4, "batch_size": 16},
+    }))
+    logs = folder / "logs"
+    status = main(["run", str(config), "--logdir", str(logs), "--quiet"])
+    (run_dir,) = list((logs / "tiny").iterdir())
+    return status, run_dir, config
+
+
+def test_run_writes_every_file(finished_run):
+    status, run_dir, _ = finished_run
+    assert status == 0
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"config.yaml", "metrics.json", "model.keras", "train", "validation"} <= names
+    assert not [n for n in names if n.endswith(".tmp")], "no half-written files remain"
+
+
+def test_metrics_json_holds_final_scores(finished_run):
+    _, run_dir, _ = finished_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["task"] == "binary"
+    assert metrics["epochs_run"] == 4 and metrics["wall_time_s"] > 0
+    assert metrics["steps_per_epoch"] == 9  # 140 training samples / 16
+    for split in ("train", "validation", "test"):
+        assert set(metrics[split]) == {"loss", "accuracy"}
+        assert 0.0 <= metrics[split]["accuracy"] <= 1.0
+    assert metrics["train"]["accuracy"] > 0.8, "tiny moons is learnable in 4 epochs"
+    assert len(metrics["history"]["loss"]) == 4
+    assert metrics["history"]["loss"][-1] < metrics["history"]["loss"][0]
+
+
+def test_saved_config_is_resolved_and_reloads(finished_run):
+    _, run_dir, source = finished_run
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["optimizer"]["beta_1"] == 0.9, "defaults are filled in"
+    assert saved["data"]["seed"] == 3, "the data seed is resolved"
+    assert load_config(run_dir / "config.yaml") == load_config(
+        source, [f"experiment.log_dir={saved['experiment']['log_dir']}"])
+
+
+def test_model_reloads_in_safe_mode_with_same_predictions(finished_run):
+    _, run_dir, _ = finished_run
+    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+    x = np.random.default_rng(0).normal(size=(5, 2)).astype("float32")
+    again = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), again.predict(x, verbose=0))
+    assert model.output_shape == (None, 1)
+
+
+def test_tensorboard_has_loss_metrics_and_learning_rate(finished_run):
+    _, run_dir, _ = finished_run
+    train = _scalars(run_dir / "train")
+    validation = _scalars(run_dir / "validation")
+    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= set(train)
+    assert {"epoch_loss", "epoch_accuracy"} <= set(validation)
+    assert len(train["epoch_loss"]) == 4
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    np.testing.assert_allclose(train["epoch_loss"], metrics["history"]["loss"], rtol=1e-6)
+    assert train["epoch_learning_rate"][-1] == pytest.approx(0.02), "after warm-up: the base rate"
+
+
+def test_runs_never_share_a_folder(tiny_config, tmp_path):
+    config = load_config(tiny_config, ["training.epochs=1"])
+    first = run(config, verbose=0).run_dir
+    second = run(config, verbose=0).run_dir
+    assert first != second and first.parent == second.parent
+
+
+def test_same_seed_same_result(tiny_config):
+    config = load_config(tiny_config, ["training.epochs=2"])
+    a = run(config, verbose=0).metrics
+    b = run(config, verbose=0).metrics
+    assert a["history"]["loss"] == b["history"]["loss"]
+
+
+@pytest.mark.parametrize("mode, steps", [("batch", 1), ("stochastic", 140), ("minibatch", 5)])
+def test_gradient_descent_modes_set_steps_per_epoch(tiny_config, mode, steps):
+    config = load_config(tiny_config, ["training.epochs=1", f"training.mode={mode}"])
+    assert run(config, verbose=0).metrics["steps_per_epoch"] == steps
+
+
+def test_early_stopping_stops_and_restores(tiny_config):
+    config = load_config(tiny_config, [
+        "training.epochs=30", "optimizer.learning_rate=0.5", "optimizer.name=sgd",
+        "training.early_stopping={monitor: loss, patience: 0, min_delta: 10}"])
+    metrics = run(config, verbose=0).metrics
+    assert metrics["epochs_run"] == 2, "min_delta 10 is never reached: stop after patience 0"
+
+
+def test_categorical_crossentropy_gets_one_hot_labels(tiny_config):
+    config = load_config(tiny_config, ["data={name: blobs, n_samples: 150}",
+                                       "loss=categorical_crossentropy", "training.epochs=3"])
+    metrics = run(config, verbose=0).metrics
+    assert metrics["status"] == "completed" and metrics["test"]["accuracy"] > 0.5
+
+
+def test_unwritable_log_dir_is_reported_before_training(tiny_config, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["run", str(tiny_config), "--logdir", str(blocker / "logs"), "--quiet"]) == 2
+    assert "experiment.log_dir: cannot write to" in capsys.readouterr().err
+
+
+def test_console_script_end_to_end(tiny_config, tmp_path):
+    """The installed ``nnkit`` command, as a user runs it: last line names the run folder."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    script = Path(sys.executable).with_name("nnkit")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "nnkit.cli"]
+    result = subprocess.run(
+        [*command, "run", str(tiny_config), "-o", "training.epochs=1",
+         "--logdir", str(tmp_path / "cli")], capture_output=True, text=True, env=env,
+        timeout=300)
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("run: ") and Path(last[5:]).is_dir()
+    assert "Traceback" not in result.stderr
