@@ -23,10 +23,18 @@ def _serializable(fn):
 
 @_serializable
 def sigmoid(x):
-    """σ(x) = 1 / (1 + e^{-x}), computed from e^{-|x|} so it never overflows."""
+    """σ(x) = 1 / (1 + e^{-x}).
+
+    Written as 1/(1 + e^{-x}) for x ≥ 0 and e^{x}/(1 + e^{x}) for x < 0, each branch fed
+    only the inputs it is used for, so no exponential overflows and the tape's gradient is
+    σ(1 - σ) everywhere (a form built on e^{-|x|} would give σ'(0) = 0, since d|x|/dx = 0 there).
+    """
     x = ops.convert_to_tensor(x)
-    z = ops.exp(-ops.abs(x))
-    return ops.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+    zero = ops.zeros_like(x)
+    positive = ops.where(x >= 0, x, zero)
+    negative = ops.where(x < 0, x, zero)
+    e = ops.exp(negative)
+    return ops.where(x >= 0, 1.0 / (1.0 + ops.exp(-positive)), e / (1.0 + e))
 
 
 def sigmoid_derivative(x):
