@@ -1,0 +1,60 @@
+"""A model using every nnkit layer, activation and initializer reloads in a fresh process."""
+
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+
+import nnkit
+from nnkit import activations, initializers, layers
+
+
+def _model_with_everything() -> keras.Model:
+    inputs = keras.Input((6,))
+    x = inputs
+    for name in initializers.INITIALIZERS.names():
+        x = layers.Dense(6, kernel_initializer=name, name=f"init_{name}")(x)
+        x = layers.BatchNormalization(name=f"bn_{name}")(x)  # keep the signal finite
+    for name in activations.elementwise_names():
+        x = layers.Activation(name, name=f"act_{name}")(x)
+        x = layers.Dense(6, activation=name, name=f"dense_{name}")(x)
+    x = layers.PReLU()(x)
+    x = layers.RReLU()(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.ResidualBlock(5)(x)
+    x = keras.layers.Reshape((1, 1, 5))(x)
+    x = layers.LocalResponseNormalization(depth_radius=1)(x)
+    x = keras.layers.Flatten()(x)
+    outputs = layers.Dense(3, activation="keras:softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def test_every_building_block_reloads_in_a_fresh_process(tmp_path):
+    model = _model_with_everything()
+    x = np.random.default_rng(0).normal(size=(8, 6)).astype("float32")
+    model(x, training=True)
+    model.save(tmp_path / "everything.keras")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "expected.npy", model.predict(x, verbose=0))
+    script = textwrap.dedent(f"""
+        import numpy as np, keras
+        import nnkit  # the only import needed for nnkit's objects to deserialize
+        model = keras.saving.load_model(r"{tmp_path / 'everything.keras'}")  # safe_mode=True
+        x = np.load(r"{tmp_path / 'x.npy'}")
+        np.testing.assert_array_equal(model.predict(x, verbose=0),
+                                      np.load(r"{tmp_path / 'expected.npy'}"))
+        names = {{type(layer).__module__.split('.')[0] for layer in model.layers}}
+        assert "nnkit" in names
+        print("reloaded", len(model.layers))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "reloaded" in result.stdout
+
+
+def test_every_public_layer_is_used_above():
+    used = {type(layer).__name__ for layer in _model_with_everything().layers}
+    assert set(nnkit.layers.__all__) <= used
