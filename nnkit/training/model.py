@@ -25,6 +25,8 @@ class TrainingModel(keras.Model):
         variables = self.trainable_variables
         lookahead = getattr(self.optimizer, "lookahead", False)
         if lookahead:
+            if not self.optimizer.built:
+                self.optimizer.build(variables)
             self.optimizer.to_lookahead(variables)
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)

@@ -1,0 +1,34 @@
+"""Timing helpers for benchmarks: alternate candidate and baseline, report median ratios.
+
+These machines are noisy (±30% run to run), so a benchmark never compares numbers taken at
+different times: it alternates the two programs in one process and reports the median of
+the paired ratios.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+
+def paired_ratio(candidate: Callable[[], None], baseline: Callable[[], None],
+                 repeats: int = 5) -> dict:
+    """Median of candidate/baseline time ratios over ``repeats`` alternated pairs.
+
+    Both callables are run once first (compilation, caches). The order within a pair
+    alternates so that neither side always runs second.
+    """
+    candidate()
+    baseline()
+    ratios, candidate_times, baseline_times = [], [], []
+    for i in range(repeats):
+        order = [(candidate, candidate_times), (baseline, baseline_times)]
+        for fn, times in (order if i % 2 == 0 else order[::-1]):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        ratios.append(candidate_times[-1] / baseline_times[-1])
+    return {"ratio": statistics.median(ratios),
+            "candidate_s": statistics.median(candidate_times),
+            "baseline_s": statistics.median(baseline_times)}
