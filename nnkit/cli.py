@@ -57,6 +57,9 @@ def command_run(args) -> int:
     result = run(config, verbose=0 if args.quiet else "auto")
     print(json.dumps({k: result.metrics.get(k) for k in ("train", "validation", "test")
                       if k in result.metrics}))
+    for finding in result.metrics.get("diagnosis") or []:
+        print(f"diagnosis: {finding['kind']} at {finding['layer']} (step {finding['step']}): "
+              f"{finding['message']}. Try: {finding['remedy']}")
     print(f"run: {result.run_dir}")
     return EXIT_OK if result.metrics["status"] == "completed" else EXIT_FAILED
 

@@ -42,8 +42,18 @@ class Training(Section):
 
 
 class Logging(Section):
+    instrument: bool = Field(True, description="per-layer gradient statistics in TensorBoard")
     every_n_steps: PositiveInt = Field(1, description="per-layer norms every N steps")
-    histogram_every_n_steps: NonNegativeInt = Field(100, description="histograms (0: never)")
+    histogram_every_n_steps: NonNegativeInt = Field(
+        100, description="histograms, activation statistics, dead units (0: never)")
+    vanishing_threshold: Annotated[float, Field(gt=0)] = Field(
+        1e-2, description="report vanishing gradients when ‖∇ first‖/‖∇ last‖ is below this")
+    exploding_threshold: Annotated[float, Field(gt=0)] = Field(
+        1e2, description="report exploding gradients when that ratio is above this")
+    exploding_norm: Annotated[float, Field(gt=0)] = Field(
+        1e3, description="... or when the global gradient norm is above this")
+    dead_threshold: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.5, description="report dying ReLUs when this fraction of a layer's units is dead")
 
 
 def _loss_name(value: Any) -> Any:

@@ -12,6 +12,10 @@ class TrainingModel(keras.Model):
     It is what ``nnkit run`` compiles and fits, so Keras' ``fit``, callbacks and
     ``tf.distribute`` keep working. The step adds what Keras' own cannot do:
 
+    * per-layer instrumentation: with a :class:`~nnkit.instrument.Recorder` attached
+      (:meth:`instrument`), the gradients the step already has, the weights before and after
+      the update, and the activations of the same forward pass are handed to it inside the
+      compiled function;
     * Nesterov's look-ahead form: with an optimizer whose ``lookahead`` is set (``NAG``), the
       weights are moved to W - βV before the forward pass and back before the update, so the
       gradient is ∇L(W - βV) exactly as the notes define it.
@@ -19,6 +23,23 @@ class TrainingModel(keras.Model):
     Build it over an existing network with ``TrainingModel(net.inputs, net.outputs)``; save
     the network itself, which needs no nnkit training code to reload.
     """
+
+    recorder = None
+    _probe = None
+
+    def instrument(self, recorder) -> None:
+        """Attach a recorder; activations of its probed layers come from a probe model."""
+        self.recorder = recorder
+        names = {p.name for p in recorder.probed}
+        probed = [layer.output for layer in self.layers if layer.name in names]
+        self._probe = keras.Model(self.inputs, [self.outputs[0], *probed]) if probed else None
+
+    def _forward(self, x):
+        """(prediction, probed activations) from one forward pass in training mode."""
+        if self._probe is None:
+            return self(x, training=True), []
+        outputs = self._probe(x, training=True)
+        return outputs[0], list(outputs[1:])
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -29,13 +50,18 @@ class TrainingModel(keras.Model):
                 self.optimizer.build(variables)
             self.optimizer.to_lookahead(variables)
         with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
+            y_pred, activations = self._forward(x)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                      training=True)
         gradients = tape.gradient(loss, variables)
         if lookahead:
             self.optimizer.from_lookahead(variables)
+        step = tf.identity(self.optimizer.iterations)  # read now: apply increments it
+        before = self.recorder.snapshot(step, variables) if self.recorder else None
+        learning_rate = self.optimizer.learning_rate
         self.optimizer.apply(gradients, variables)
+        if self.recorder is not None:
+            self.recorder.record(step, gradients, variables, before, activations, learning_rate)
         batch_size = tf.shape(tf.nest.flatten(x)[0])[0]
         for metric in self.metrics:
             if metric.name == "loss":

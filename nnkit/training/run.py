@@ -1,6 +1,7 @@
 """``nnkit run``: train one experiment and write its run folder.
 
-The folder holds ``config.yaml`` (resolved, written first), TensorBoard event files,
+The folder holds ``config.yaml`` (resolved, written first), TensorBoard event files (with
+per-layer gradient statistics, see :mod:`nnkit.instrument.plan`), ``gradient_flow.png``,
 ``model.keras`` and ``metrics.json`` (written last, atomically, also when training fails).
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from nnkit import instrument
 from nnkit.config import ExperimentConfig, dump
 from nnkit.training.build import Experiment, build_experiment, compile_model
 from nnkit.training.model import TrainingModel
@@ -61,6 +63,11 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto") ->
     network = experiment.network
     model = TrainingModel(network.inputs, network.outputs, name=network.name)
     compile_model(experiment, model)
+    callbacks = _callbacks(config, run_dir)
+    instrumentation = None
+    if config.logging.instrument:
+        instrumentation = instrument.attach(model, config.logging, run_dir)
+        callbacks.insert(0, instrumentation)
     validation = None
     if len(dataset.x_val):
         validation = (dataset.x_val, experiment.labels(dataset.y_val))
@@ -72,13 +79,18 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto") ->
         history = model.fit(
             dataset.x_train, experiment.labels(dataset.y_train), validation_data=validation,
             batch_size=experiment.batch_size, epochs=config.training.epochs,
-            shuffle=config.training.shuffle, callbacks=_callbacks(config, run_dir),
+            shuffle=config.training.shuffle, callbacks=callbacks,
             verbose=verbose)
         wall_time = time.perf_counter() - start
         losses = history.history.get("loss", [])
-        finite = bool(losses) and np.isfinite(losses[-1])
-        outcome = {"status": "completed" if finite else "failed",
-                   **({} if finite else {"error": "the loss became NaN or infinite"})}
+        findings = instrumentation.findings if instrumentation else []
+        outcome = {"status": "completed"}
+        if not (losses and np.isfinite(losses[-1])):
+            outcome = {"status": "failed", "error": "the loss became NaN or infinite"}
+        for finding in findings:
+            if finding.kind == "non_finite":
+                outcome = {"status": "failed", "error": f"the gradient became NaN or infinite "
+                                                        f"at step {finding.step} in {finding.layer}"}
         network.save(run_dir / "model.keras")
         metrics = {
             **outcome,
@@ -88,6 +100,7 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto") ->
             "wall_time_s": round(wall_time, 3),
             "parameters": int(network.count_params()),
             **_evaluate(experiment, model),
+            "diagnosis": [f.to_dict() for f in findings] if instrumentation else None,
             "history": _to_float_lists(history.history),
         }
     except BaseException as error:

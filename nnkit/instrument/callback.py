@@ -1,0 +1,68 @@
+"""The Keras callback around the recorder: the writer, per-epoch flow, final diagnosis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nnkit.instrument.diagnosis import Thresholds, diagnose
+from nnkit.instrument.flow_plot import gradient_flow_figure, to_png
+from nnkit.instrument.recorder import Recorder
+
+
+class InstrumentationCallback(keras.callbacks.Callback):
+    """Opens the event writer the compiled step writes to; once per epoch, reads the mean
+    gradient norm per layer and logs the gradient-flow image; at the end, writes
+    ``gradient_flow.png`` and the diagnosis (also as TensorBoard text).
+
+    Args:
+        recorder: the model's :class:`Recorder`.
+        log_dir: the run folder; events go to ``<log_dir>/train`` beside Keras' own.
+        thresholds: for the diagnosis.
+    """
+
+    def __init__(self, recorder: Recorder, log_dir: str | Path, thresholds: Thresholds):
+        super().__init__()
+        self.recorder, self.log_dir, self.thresholds = recorder, Path(log_dir), thresholds
+        self.flow_history: list[np.ndarray] = []
+        self.findings = []
+        self.keys = [p.key for p in recorder.with_variables]
+
+    def on_train_begin(self, logs=None):
+        if self.recorder.writer is None:
+            self.recorder.writer = tf.summary.create_file_writer(
+                str(self.log_dir / "train"), max_queue=10_000, flush_millis=30_000)
+
+    def on_epoch_end(self, epoch, logs=None):
+        flow = self.recorder.take_epoch_flow()
+        if flow is None:
+            return
+        self.flow_history.append(flow)
+        png = to_png(gradient_flow_figure(self.keys, flow, f"gradient flow, epoch {epoch + 1}"))
+        with self.recorder.writer.as_default(step=epoch):
+            tf.summary.image("gradient_flow", tf.io.decode_png(png)[None])
+        self.recorder.writer.flush()
+
+    def on_train_end(self, logs=None):
+        recorder = self.recorder
+        step = int(self.model.optimizer.iterations.numpy())
+        flow = self.flow_history[-1] if self.flow_history else None
+        units = [int(self.model.trainable_variables[p.kernel].shape[-1])
+                 for p in recorder.with_kernel]
+        distinct = recorder.distinct.numpy()
+        if recorder.histogram_every == 0 or not np.any(distinct):
+            distinct = np.full(len(units), -1)  # never measured: no symmetry verdict
+        self.findings = diagnose(
+            self.keys, flow, step, [p.key for p in recorder.relu_family], recorder.dead.numpy(),
+            [p.key for p in recorder.with_kernel], distinct, units,
+            tuple(int(v) for v in recorder.first_nonfinite.numpy()), self.thresholds)
+        if flow is not None:
+            (self.log_dir / "gradient_flow.png").write_bytes(
+                to_png(gradient_flow_figure(self.keys, flow, "gradient flow, last epoch")))
+        text = "\n".join(f"- {f}" for f in self.findings) or "no problems found"
+        with recorder.writer.as_default(step=step):
+            tf.summary.text("diagnosis", text)
+        recorder.writer.flush()

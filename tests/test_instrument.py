@@ -1,0 +1,175 @@
+"""Per-layer instrumentation: tags, values, dead units, symmetry, diagnosis."""
+
+import glob
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.util import tensor_util
+
+import nnkit
+from nnkit import instrument
+from nnkit.config import load_config
+from nnkit.instrument import statistics
+from nnkit.training import TrainingModel, run
+
+
+def read_tags(folder) -> dict[str, dict[int, np.ndarray]]:
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    return {tag: {e.step: tensor_util.make_ndarray(e.tensor_proto) for e in events.Tensors(tag)}
+            for tag in events.Tags()["tensors"]}
+
+
+class LoggingConfig:
+    every_n_steps, histogram_every_n_steps = 1, 1
+    vanishing_threshold, exploding_threshold, exploding_norm, dead_threshold = 1e-2, 1e2, 1e3, .5
+
+
+def _known_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((3,))
+    h = nnkit.layers.Dense(4, name="dense_1")(inputs)
+    h = nnkit.layers.Activation("relu", name="activation_1")(h)
+    outputs = nnkit.layers.Dense(1, name="output")(h)
+    return TrainingModel(inputs, outputs)
+
+
+def test_logged_norms_equal_norms_recomputed_independently(tmp_path):
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    y = np.random.default_rng(1).normal(size=(8, 1)).astype("float32")
+    model = _known_model()
+    reference = keras.models.clone_model(keras.Model(model.inputs, model.outputs))
+    reference.set_weights(model.get_weights())
+    with tf.GradientTape() as tape:
+        loss = keras.losses.MeanSquaredError()(y, reference(x))
+    gradients = tape.gradient(loss, reference.trainable_variables)
+    lr = 0.1
+    callback = instrument.attach(model, LoggingConfig, tmp_path)
+    model.compile(nnkit.optimizers.SGD(lr), "mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback], shuffle=False)
+    tags = read_tags(tmp_path / "train")
+    kernel_grad, bias_grad = (np.asarray(g) for g in gradients[:2])
+    np.testing.assert_allclose(tags["grad_norm/01_dense_1/kernel"][0],
+                               np.linalg.norm(kernel_grad), rtol=1e-5)
+    np.testing.assert_allclose(tags["grad_norm/01_dense_1/bias"][0],
+                               np.linalg.norm(bias_grad), rtol=1e-5)
+    layer_norm = np.sqrt(np.sum(kernel_grad ** 2) + np.sum(bias_grad ** 2))
+    np.testing.assert_allclose(tags["grad_norm/01_dense_1"][0], layer_norm, rtol=1e-5)
+    np.testing.assert_allclose(
+        tags["grad_norm/global"][0],
+        np.sqrt(sum(np.sum(np.asarray(g) ** 2) for g in gradients)), rtol=1e-5)
+    after = model.get_weights()
+    weight_norm = np.sqrt(np.sum(after[0] ** 2) + np.sum(after[1] ** 2))
+    np.testing.assert_allclose(tags["weight_norm/01_dense_1"][0], weight_norm, rtol=1e-5)
+    # SGD: ΔW = -η∇W, so the update ratio is η‖∇‖ / ‖W after the step‖
+    np.testing.assert_allclose(tags["update_ratio/01_dense_1"][0],
+                               lr * layer_norm / weight_norm, rtol=1e-4)
+    np.testing.assert_allclose(tags["learning_rate"][0], lr, rtol=1e-6)
+    hidden = np.maximum(x @ reference.get_weights()[0] + reference.get_weights()[1], 0)
+    np.testing.assert_allclose(tags["activation_mean/02_activation_1"][0], hidden.mean(),
+                               rtol=1e-5)
+    np.testing.assert_allclose(tags["dead_fraction/02_activation_1"][0],
+                               np.mean(~np.any(hidden > 0, axis=0)), atol=1e-7)
+    assert tags["distinct_units/01_dense_1"][0] == 4
+
+
+def test_every_n_steps_and_histogram_steps(tmp_path):
+    class Every(LoggingConfig):
+        every_n_steps, histogram_every_n_steps = 3, 5
+    x = np.zeros((40, 3), "float32")
+    model = _known_model()
+    callback = instrument.attach(model, Every, tmp_path)
+    model.compile(nnkit.optimizers.SGD(0.01), "mse")
+    model.fit(x, np.zeros((40, 1)), batch_size=4, epochs=1, verbose=0, callbacks=[callback])
+    tags = read_tags(tmp_path / "train")
+    assert sorted(tags["grad_norm/global"]) == [0, 3, 6, 9]
+    assert sorted(tags["dead_fraction/02_activation_1"]) == [0, 5]
+
+
+def test_dead_fraction_on_constructed_cases():
+    out = tf.constant([[0.0, 1.0, -2.0], [0.0, 0.0, -1.0], [0.0, 3.0, -0.5]])
+    assert float(statistics.dead_fraction(out)) == pytest.approx(2 / 3)
+    assert float(statistics.dead_fraction(tf.ones((5, 4)))) == 0.0
+
+
+def test_distinct_units_counts_identical_columns():
+    assert int(statistics.distinct_units(tf.fill((6, 5), 0.3))) == 1
+    kernel = tf.constant(np.random.default_rng(0).normal(size=(6, 5)), tf.float32)
+    assert int(statistics.distinct_units(kernel)) == 5
+    paired = tf.concat([kernel[:, :2], kernel[:, :2], kernel[:, 2:3]], axis=1)
+    assert int(statistics.distinct_units(paired)) == 3
+
+
+def _run(tiny_config, overrides):
+    config = load_config(tiny_config, overrides)
+    return run(config, verbose=0)
+
+
+def _kinds(result):
+    return {f["kind"] for f in result.metrics["diagnosis"]}
+
+
+def test_all_negative_pre_activations_are_dead_and_diagnosed(tiny_config):
+    result = _run(tiny_config, ["model.bias_initializer={name: constant, value: -100.0}",
+                                "model.depth=1", "logging.histogram_every_n_steps=1",
+                                "training.epochs=1"])
+    assert "dying_relu" in _kinds(result)
+    tags = read_tags(result.run_dir / "train")
+    assert all(v == 1.0 for v in tags["dead_fraction/02_activation_1"].values())
+
+
+def test_constant_initialisation_keeps_one_distinct_unit(tiny_config):
+    result = _run(tiny_config, ["model.kernel_initializer={name: constant, value: 0.3}",
+                                "model.activation=tanh", "training.epochs=3",
+                                "logging.histogram_every_n_steps=5"])
+    tags = read_tags(result.run_dir / "train")
+    assert all(v == 1 for v in tags["distinct_units/01_dense_1"].values())
+    symmetric = [f for f in result.metrics["diagnosis"] if f["kind"] == "symmetric_layer"]
+    assert {f["layer"] for f in symmetric} >= {"01_dense_1", "03_dense_2"}
+    random = _run(tiny_config, ["training.epochs=1"])
+    assert "symmetric_layer" not in _kinds(random)
+
+
+def test_deep_sigmoid_net_is_diagnosed_with_vanishing_gradients(tiny_config):
+    result = _run(tiny_config, ["model.depth=10", "model.activation=sigmoid",
+                                "model.kernel_initializer=glorot_uniform", "training.epochs=1"])
+    vanishing = [f for f in result.metrics["diagnosis"] if f["kind"] == "vanishing_gradients"]
+    assert vanishing and vanishing[0]["layer"] == "01_dense_1"
+    assert "ReLU" in vanishing[0]["remedy"]
+
+
+def test_healthy_relu_net_has_no_findings(tiny_config):
+    result = _run(tiny_config, ["model.depth=3", "model.units=32", "model.activation=relu",
+                                "model.kernel_initializer=he_normal", "training.epochs=2"])
+    assert result.metrics["diagnosis"] == []
+    assert (result.run_dir / "gradient_flow.png").stat().st_size > 1000
+
+
+def test_non_finite_gradients_are_found(tiny_config):
+    result = _run(tiny_config, ["optimizer={name: sgd, learning_rate: 1.0e+30}",
+                                "training.epochs=1"])
+    non_finite = [f for f in result.metrics["diagnosis"] if f["kind"] == "non_finite"]
+    assert result.metrics["status"] == "failed"
+    assert non_finite and non_finite[0]["step"] >= 0
+
+
+def test_instrumentation_can_be_switched_off(tiny_config):
+    result = _run(tiny_config, ["logging.instrument=false", "training.epochs=1"])
+    assert result.metrics["diagnosis"] is None
+    assert not any("grad_norm" in tag for tag in read_tags(result.run_dir / "train"))
+
+
+def test_histogram_rows_cover_the_values_and_count_them():
+    from nnkit.instrument import summaries
+
+    values = tf.constant([[-1.0, 0.0, 2.0], [3.0, float("nan"), 0.5]])
+    rows = np.asarray(summaries.histogram(values))
+    assert rows.shape == (summaries.BINS, 3)
+    assert rows[0, 0] == -1.0 and rows[-1, 1] == pytest.approx(3.0)
+    np.testing.assert_allclose(rows[1:, 0], rows[:-1, 1], rtol=1e-6)  # contiguous bins
+    assert rows[:, 2].sum() == 6  # every value counted (NaN as 0)
+    constant = np.asarray(summaries.histogram(tf.fill((4,), -0.001)))
+    assert constant[:, 2].sum() == 4 and np.all(constant[:, 1] > constant[:, 0])
