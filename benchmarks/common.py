@@ -12,12 +12,13 @@ import time
 from typing import Callable
 
 
-def paired_ratio(candidate: Callable[[], None], baseline: Callable[[], None],
+def paired_ratio(candidate: Callable[[], float | None], baseline: Callable[[], float | None],
                  repeats: int = 5) -> dict:
     """Median of candidate/baseline time ratios over ``repeats`` alternated pairs.
 
     Both callables are run once first (compilation, caches). The order within a pair
-    alternates so that neither side always runs second.
+    alternates so that neither side always runs second. A callable may return the seconds
+    it wants counted (e.g. only the training steps); otherwise its wall time counts.
     """
     candidate()
     baseline()
@@ -26,9 +27,34 @@ def paired_ratio(candidate: Callable[[], None], baseline: Callable[[], None],
         order = [(candidate, candidate_times), (baseline, baseline_times)]
         for fn, times in (order if i % 2 == 0 else order[::-1]):
             start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
+            measured = fn()
+            times.append(measured if measured is not None else time.perf_counter() - start)
         ratios.append(candidate_times[-1] / baseline_times[-1])
     return {"ratio": statistics.median(ratios),
             "candidate_s": statistics.median(candidate_times),
             "baseline_s": statistics.median(baseline_times)}
+
+
+class StepTimer:
+    """A Keras callback timing from the first batch's start to the last batch's end.
+
+    Per-run work (compilation, a callback's start and end) is left out, so two ``fit`` calls
+    compare by their training steps alone.
+    """
+
+    def __new__(cls):
+        import keras
+
+        class _Timer(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                if batch == 0:
+                    self.start = time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.end = time.perf_counter()
+
+            @property
+            def seconds(self) -> float:
+                return self.end - self.start
+
+        return _Timer()

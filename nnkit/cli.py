@@ -1,4 +1,4 @@
-"""The ``nnkit`` command line: run | validate | list | schema.
+"""The ``nnkit`` command line: run | validate | list | schema | report.
 
 Exit status: 0 success, 1 training failed (NaN loss, error), 2 bad input (config, data,
 log folder). Bad input prints one line per problem, ``<file>:<line>: <key.path>: <message>``,
@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     list_ = sub.add_parser("list", help="every registered name, by kind")
     list_.add_argument("kind", nargs="?", choices=KINDS, help="only this kind")
     sub.add_parser("schema", help="print the JSON Schema of config files")
+    report = sub.add_parser("report", help="plots and diagnosis of runs (HTML or PNG)")
+    report.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                        help="run folders, or folders above them (sweeps, tune trials)")
+    report.add_argument("--out", default="report.html", help="output .html (default) or .png")
     return parser
 
 
@@ -107,8 +111,20 @@ def command_schema(args) -> int:
     return EXIT_OK
 
 
+def command_report(args) -> int:
+    from nnkit.report import write_report
+
+    try:
+        out = write_report(args.runs, args.out)
+    except FileNotFoundError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"report: {out}")
+    return EXIT_OK
+
+
 COMMANDS = {"run": command_run, "validate": command_validate, "list": command_list,
-            "schema": command_schema}
+            "schema": command_schema, "report": command_report}
 
 
 def main(argv: list[str] | None = None) -> int:

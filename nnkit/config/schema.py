@@ -52,6 +52,8 @@ class Logging(Section):
         1e2, description="report exploding gradients when that ratio is above this")
     exploding_norm: Annotated[float, Field(gt=0)] = Field(
         1e3, description="... or when the global gradient norm is above this")
+    image_every_seconds: Annotated[float, Field(ge=0)] = Field(
+        10.0, description="log the gradient-flow image at most this often (0: every epoch)")
     dead_threshold: Annotated[float, Field(gt=0, le=1)] = Field(
         0.5, description="report dying ReLUs when this fraction of a layer's units is dead")
 

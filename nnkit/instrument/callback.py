@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import keras
@@ -15,7 +16,8 @@ from nnkit.instrument.recorder import Recorder
 
 class InstrumentationCallback(keras.callbacks.Callback):
     """Opens the event writer the compiled step writes to; once per epoch, reads the mean
-    gradient norm per layer and logs the gradient-flow image; at the end, writes
+    gradient norm per layer and logs the gradient-flow image (at most every
+    ``image_every_seconds``, and always the last epoch's); at the end, writes
     ``gradient_flow.png`` and the diagnosis (also as TensorBoard text).
 
     Args:
@@ -24,12 +26,16 @@ class InstrumentationCallback(keras.callbacks.Callback):
         thresholds: for the diagnosis.
     """
 
-    def __init__(self, recorder: Recorder, log_dir: str | Path, thresholds: Thresholds):
+    def __init__(self, recorder: Recorder, log_dir: str | Path, thresholds: Thresholds,
+                 image_every_seconds: float = 10.0):
         super().__init__()
         self.recorder, self.log_dir, self.thresholds = recorder, Path(log_dir), thresholds
+        self.image_every_seconds = image_every_seconds
         self.flow_history: list[np.ndarray] = []
         self.findings = []
         self.keys = [p.key for p in recorder.with_variables]
+        self._last_image = -float("inf")
+        self._pending_epoch = None  # an epoch whose image was skipped
 
     def on_train_begin(self, logs=None):
         if self.recorder.writer is None:
@@ -41,13 +47,24 @@ class InstrumentationCallback(keras.callbacks.Callback):
         if flow is None:
             return
         self.flow_history.append(flow)
-        png = to_png(gradient_flow_figure(self.keys, flow, f"gradient flow, epoch {epoch + 1}"))
+        self._pending_epoch = epoch
+        if time.monotonic() - self._last_image >= self.image_every_seconds:
+            self._log_image(epoch)
+
+    def _log_image(self, epoch: int) -> None:
+        """The flow picture as a TensorBoard image (drawing it costs ~0.1-0.2 s, so epochs
+        shorter than ``image_every_seconds`` are drawn only every so often, and the last)."""
+        png = to_png(gradient_flow_figure(self.keys, self.flow_history[-1],
+                                          f"gradient flow, epoch {epoch + 1}"))
         with self.recorder.writer.as_default(step=epoch):
             tf.summary.image("gradient_flow", tf.io.decode_png(png)[None])
         self.recorder.writer.flush()
+        self._last_image, self._pending_epoch = time.monotonic(), None
 
     def on_train_end(self, logs=None):
         recorder = self.recorder
+        if self._pending_epoch is not None:
+            self._log_image(self._pending_epoch)
         step = int(self.model.optimizer.iterations.numpy())
         flow = self.flow_history[-1] if self.flow_history else None
         units = [int(self.model.trainable_variables[p.kernel].shape[-1])

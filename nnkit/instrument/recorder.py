@@ -2,18 +2,20 @@
 
 The training step hands :class:`Recorder` the gradients it already computed (nothing is
 computed twice) and the activations of the same forward pass. Every ``every_n_steps`` it
-writes the scalars with ``tf.summary`` from inside the graph; every
-``histogram_every_n_steps`` the histograms and activation statistics. Nothing returns to
-Python per step: the only per-epoch trip is the callback reading the accumulators.
+writes the scalars, every ``histogram_every_n_steps`` the histograms and activation
+statistics, each kind as one batched summary (:mod:`summaries`). Nothing returns to Python
+per step: the only trip is the callback reading the accumulators once per epoch.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from nnkit.instrument import statistics as stats
-from nnkit.instrument import summaries
+from nnkit.instrument.cond import unlowered_cond
 from nnkit.instrument.plan import LayerPlan
+from nnkit.instrument.summaries import BatchWriter, histogram
 
 
 class Recorder:
@@ -29,6 +31,8 @@ class Recorder:
         self.probed = [p for p in plans if p.probed]
         self.relu_family = [p for p in self.probed if p.relu_family]
         self.with_kernel = [p for p in plans if p.kernel is not None]
+        self._layout_scalars()
+        self._layout_histograms()
         n = len(self.with_variables)
         self.flow_sum = tf.Variable(tf.zeros([n]), trainable=False, name="flow_sum")
         self.flow_count = tf.Variable(0.0, trainable=False, name="flow_count")
@@ -38,128 +42,119 @@ class Recorder:
         self.first_nonfinite = tf.Variable([-1, -1], dtype=tf.int64, trainable=False,
                                            name="first_nonfinite")  # (step, layer position)
 
+    def _layout_scalars(self) -> None:
+        """Fix the order of the per-step values: a pool of vectors, gathered into tag order.
+
+        pool = [‖∇v‖ per variable (V), ‖∇‖ per layer (L), ‖W‖ per layer (L),
+                ‖ΔW‖/‖W‖ per layer (L), global ‖∇‖, learning rate]
+        """
+        variables = [i for p in self.with_variables for _, i in p.variables]
+        self.n_variables = (max(variables) + 1) if variables else 0
+        n_layers = len(self.with_variables)
+        self.membership = np.zeros((self.n_variables, n_layers), "float32")
+        tags, index = [], []
+        for layer, plan in enumerate(self.with_variables):
+            for name, i in plan.variables:
+                self.membership[i, layer] = 1.0
+                tags.append(f"grad_norm/{plan.key}/{name}")
+                index.append(i)
+            for offset, prefix in enumerate(("grad_norm", "weight_norm", "update_ratio")):
+                tags.append(f"{prefix}/{plan.key}")
+                index.append(self.n_variables + offset * n_layers + layer)
+        tags += ["grad_norm/global", "learning_rate"]
+        index += [self.n_variables + 3 * n_layers, self.n_variables + 3 * n_layers + 1]
+        self.scalar_tags, self._scalar_index = tags, np.array(index, "int32")
+        self._scalar_writer = BatchWriter(tags)
+
+    def _layout_histograms(self) -> None:
+        tags = []
+        for plan in self.with_variables:
+            for name, _ in plan.variables:
+                tags += [f"gradients/{plan.key}/{name}", f"weights/{plan.key}/{name}"]
+        self.histogram_tags = tags + [f"activations/{plan.key}" for plan in self.probed]
+        scalars = []
+        for plan in self.probed:
+            scalars += [f"activation_mean/{plan.key}", f"activation_std/{plan.key}"]
+            if plan.relu_family:
+                scalars.append(f"dead_fraction/{plan.key}")
+        self.histogram_scalar_tags = scalars + [f"distinct_units/{p.key}"
+                                                for p in self.with_kernel]
+        self._histogram_writer = BatchWriter(self.histogram_tags, "histograms")
+        self._histogram_scalar_writer = BatchWriter(self.histogram_scalar_tags)
+
     # --- called inside the training step --------------------------------------------------
 
-    def _due(self, step, every: int):
-        return tf.logical_and(every > 0, tf.equal(step % max(every, 1), 0))
+    def _when(self, every: int, step, fn) -> None:
+        """Run ``fn`` on steps divisible by ``every``: directly when that is every step,
+        else inside a ``tf.cond`` (whose statistics then cost nothing on other steps)."""
+        if every == 1:
+            fn()
+            return
+        due = tf.equal(step % every, 0)
+        unlowered_cond(due, lambda: (fn(), tf.constant(True))[1], lambda: tf.constant(False))
 
     def snapshot(self, step, variables):
         """W before the update, on logging steps only (holding it forces a copy of W)."""
         def take():
             return [tf.reshape(tf.identity(v), [-1]) for v in variables]
 
-        def skip():
-            return [tf.zeros([0], v.dtype) for v in variables]
-
-        return tf.cond(self._due(step, self.every), take, skip)
+        if self.every == 1:
+            return take()
+        return unlowered_cond(tf.equal(step % self.every, 0), take,
+                              lambda: [tf.zeros([0], v.dtype) for v in variables])
 
     def record(self, step, gradients, variables, before, activations, learning_rate):
-        """Write this step's statistics (a no-op on steps that are not due).
-
-        One ``tf.cond`` per kind of statistics computes and writes them only when due. The
-        writes use ``tf.summary.write`` (see :mod:`summaries`), which keeps tags verbatim
-        (no name scope of the branch) and, with recording statically on, adds no condition of
-        its own per tag.
-        """
+        """Compute and write this step's statistics when they are due."""
         with self.writer.as_default(step=step):
-            tf.cond(self._due(step, self.every),
-                    lambda: self._write(self._scalars(step, gradients, variables, before,
-                                                      learning_rate), {}),
-                    lambda: tf.constant(False))
+            self._when(self.every, step,
+                       lambda: self._scalars(step, gradients, variables, before, learning_rate))
             if self.histogram_every > 0:
-                tf.cond(self._due(step, self.histogram_every),
-                        lambda: self._write(self._activation_statistics(variables, activations),
-                                            self._histograms(gradients, variables, activations)),
-                        lambda: tf.constant(False))
+                self._when(self.histogram_every, step,
+                           lambda: self._histograms(gradients, variables, activations))
 
-    def _write(self, scalars: dict, histograms: dict):
-        for tag, value in scalars.items():
-            summaries.write_scalar(tag, value)
-        for tag, value in histograms.items():
-            summaries.write_histogram(tag, value)
-        return tf.constant(True)
-
-    @property
-    def scalar_tags(self) -> list[str]:
-        tags = []
-        for plan in self.with_variables:
-            tags += [f"grad_norm/{plan.key}/{name}" for name, _ in plan.variables]
-            tags += [f"grad_norm/{plan.key}", f"weight_norm/{plan.key}",
-                     f"update_ratio/{plan.key}"]
-        return tags + ["grad_norm/global", "learning_rate"]
-
-    @property
-    def histogram_scalar_tags(self) -> list[str]:
-        tags = []
-        for plan in self.probed:
-            tags += [f"activation_mean/{plan.key}", f"activation_std/{plan.key}"]
-            if plan.relu_family:
-                tags.append(f"dead_fraction/{plan.key}")
-        return tags + [f"distinct_units/{plan.key}" for plan in self.with_kernel]
-
-    def _scalars(self, step, gradients, variables, before, learning_rate) -> dict:
-        squares = [stats.squared_norm(g) for g in gradients]
-        values, layer_norms = {}, []
-        for plan in self.with_variables:
-            grad_sq = tf.add_n([squares[i] for _, i in plan.variables])
-            weight_sq = tf.add_n([stats.squared_norm(variables[i]) for _, i in plan.variables])
-            update_sq = tf.add_n([stats.squared_norm(tf.reshape(variables[i], [-1]) - before[i])
-                                  for _, i in plan.variables])
-            for name, i in plan.variables:
-                values[f"grad_norm/{plan.key}/{name}"] = tf.sqrt(squares[i])
-            layer_norm = tf.sqrt(grad_sq)
-            layer_norms.append(layer_norm)
-            values[f"grad_norm/{plan.key}"] = layer_norm
-            values[f"weight_norm/{plan.key}"] = tf.sqrt(weight_sq)
-            values[f"update_ratio/{plan.key}"] = tf.sqrt(update_sq) / (tf.sqrt(weight_sq) + 1e-12)
-        norms = tf.stack(layer_norms)
-        values["grad_norm/global"] = tf.sqrt(tf.add_n(squares))
-        values["learning_rate"] = tf.cast(learning_rate, tf.float32)
-        self.flow_sum.assign_add(norms)
+    def _scalars(self, step, gradients, variables, before, learning_rate) -> None:
+        grad_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients])
+        weight_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(v, tf.float32)) for v in variables])
+        update_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(tf.reshape(v, [-1]) - b, tf.float32))
+                                    for v, b in zip(variables, before)])
+        squares = tf.matmul(tf.stack([grad_sq, weight_sq, update_sq]), self.membership)
+        layer_grad, layer_weight, layer_update = tf.unstack(tf.sqrt(squares))
+        pool = tf.concat([tf.sqrt(grad_sq), layer_grad, layer_weight,
+                          layer_update / (layer_weight + 1e-12),
+                          tf.stack([tf.sqrt(tf.reduce_sum(grad_sq)),
+                                    tf.cast(learning_rate, tf.float32)])], axis=0)
+        self._scalar_writer.write(tf.gather(pool, self._scalar_index))
+        self.flow_sum.assign_add(layer_grad)
         self.flow_count.assign_add(1.0)
-        bad = tf.logical_not(tf.math.is_finite(norms))
-        first_bad = tf.cast(tf.argmax(tf.cast(bad, tf.int32)), tf.int64)
+        bad = tf.logical_not(tf.math.is_finite(layer_grad))
+        first_bad = tf.argmax(tf.cast(bad, tf.int32), output_type=tf.int64)
         new = tf.logical_and(tf.reduce_any(bad), self.first_nonfinite[0] < 0)
         self.first_nonfinite.assign(tf.where(new, tf.stack([tf.cast(step, tf.int64), first_bad]),
                                              self.first_nonfinite))
-        return values
 
-    def _activation_statistics(self, variables, activations) -> dict:
-        values, dead = {}, []
+    def _histograms(self, gradients, variables, activations) -> None:
+        rows = []
+        for plan in self.with_variables:
+            for _, i in plan.variables:
+                rows += [histogram(gradients[i]), histogram(variables[i])]
+        rows += [histogram(output) for output in activations]
+        if rows:
+            self._histogram_writer.write(tf.stack(rows))
+        values, dead = [], []
         for plan, output in zip(self.probed, activations):
             output = tf.cast(output, tf.float32)
-            values[f"activation_mean/{plan.key}"] = tf.reduce_mean(output)
-            values[f"activation_std/{plan.key}"] = tf.math.reduce_std(output)
+            values += [tf.reduce_mean(output), tf.math.reduce_std(output)]
             if plan.relu_family:
-                fraction = stats.dead_fraction(output)
-                values[f"dead_fraction/{plan.key}"] = fraction
-                dead.append(fraction)
+                dead.append(stats.dead_fraction(output))
+                values.append(dead[-1])
         if dead:
             self.dead.assign(tf.stack(dead))
         distinct = [stats.distinct_units(variables[p.kernel]) for p in self.with_kernel]
-        for plan, count in zip(self.with_kernel, distinct):
-            values[f"distinct_units/{plan.key}"] = tf.cast(count, tf.float32)
         if distinct:
             self.distinct.assign(tf.stack(distinct))
-        return values
-
-    @property
-    def histogram_tags(self) -> list[str]:
-        tags = []
-        for plan in self.with_variables:
-            for name, _ in plan.variables:
-                tags += [f"gradients/{plan.key}/{name}", f"weights/{plan.key}/{name}"]
-        return tags + [f"activations/{plan.key}" for plan in self.probed]
-
-    def _histograms(self, gradients, variables, activations) -> dict:
-        values = {}
-        for plan in self.with_variables:
-            for name, i in plan.variables:
-                values[f"gradients/{plan.key}/{name}"] = summaries.histogram(gradients[i])
-                values[f"weights/{plan.key}/{name}"] = summaries.histogram(variables[i])
-        for plan, output in zip(self.probed, activations):
-            values[f"activations/{plan.key}"] = summaries.histogram(output)
-        return values
+        values += [tf.cast(count, tf.float32) for count in distinct]
+        if values:
+            self._histogram_scalar_writer.write(tf.stack(values))
 
     # --- read from Python, once per epoch ---------------------------------------------------
 

@@ -1,0 +1,76 @@
+"""``nnkit report``: plots and the diagnosis table for one or many runs.
+
+Works on folders of ``nnkit run``, ``sweep`` and ``tune``: every folder at or below the given
+paths that holds ``train/`` event files is a run.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from nnkit.report import figures
+from nnkit.report.reader import Run, find_runs, read_run
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _diagnosis_rows(runs: list[Run]) -> list[tuple[str, str, str, str, str]]:
+    rows = []
+    for run in runs:
+        findings = run.metrics.get("diagnosis") or []
+        status = run.metrics.get("status", "unknown")
+        if not findings:
+            rows.append((run.name, status, "-", "-", "no problems found"))
+        for f in findings:
+            rows.append((run.name, status, f["kind"], f"{f['layer']} @ step {f['step']}",
+                         f"{f['message']}. Try: {f['remedy']}"))
+    return rows
+
+
+def _html(runs: list[Run], images: dict[str, bytes]) -> str:
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>nnkit report</title>",
+             "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;"
+             "padding:4px 8px;font-size:13px}table{border-collapse:collapse}</style></head>",
+             f"<body><h1>nnkit report</h1><p>{len(runs)} run(s)</p>"]
+    for title, png in images.items():
+        data = base64.b64encode(png).decode()
+        parts.append(f"<h2>{html.escape(title)}</h2><img src='data:image/png;base64,{data}'>")
+    parts.append("<h2>Diagnosis</h2><table><tr><th>run</th><th>status</th><th>finding</th>"
+                 "<th>where</th><th>details</th></tr>")
+    for row in _diagnosis_rows(runs):
+        parts.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+    parts.append("</table></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(paths: list[str | Path], out: str | Path) -> Path:
+    """Write an HTML page (or, for a ``.png`` name, one image) about the runs under ``paths``."""
+    found = find_runs(paths)
+    if not found:
+        raise FileNotFoundError(f"no run folders (with train/ event files) under "
+                                f"{', '.join(map(str, paths))}")
+    root = Path(paths[0]) if len(paths) == 1 else None
+    runs = [read_run(path, root) for path in found]
+    out = Path(out)
+    if out.suffix.lower() == ".png":
+        figure = figures.norms_over_time(runs)
+        out.write_bytes(_png(figure))
+        return out
+    images = {"Gradient norm per layer over time": _png(figures.norms_over_time(runs)),
+              "Final gradient flow": _png(figures.final_flow(runs)),
+              "Loss": _png(figures.loss_curves(runs))}
+    out.write_text(_html(runs, images), encoding="utf-8")
+    return out
+
+
+__all__ = ["Run", "find_runs", "read_run", "write_report"]

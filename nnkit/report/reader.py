@@ -1,0 +1,70 @@
+"""Read run folders back: scalars from the event files, status and diagnosis from metrics.json."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.util import tensor_util
+
+LAYER_NORM = re.compile(r"^grad_norm/(\d+_[^/]+)$")  # per-layer, not per-variable
+
+
+@dataclass
+class Run:
+    """What a report needs from one run folder."""
+
+    path: Path
+    name: str
+    scalars: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+
+    def series(self, split: str, tag: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(steps, values) of ``tag`` in ``train`` or ``validation``, or None."""
+        return self.scalars.get(split, {}).get(tag)
+
+    def layer_norms(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per-layer gradient norms over steps, in depth order."""
+        train = self.scalars.get("train", {})
+        return {match.group(1): train[tag] for tag in sorted(train)
+                if (match := LAYER_NORM.match(tag))}
+
+
+def _read_scalars(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0, "scalars": 0})
+    events.Reload()
+    out = {}
+    for tag in events.Tags().get("tensors", []):
+        rows = events.Tensors(tag)
+        values = [tensor_util.make_ndarray(e.tensor_proto) for e in rows]
+        if values and np.ndim(values[0]) == 0 and np.issubdtype(values[0].dtype, np.number):
+            out[tag] = (np.array([e.step for e in rows]), np.array(values, dtype=float))
+    return out
+
+
+def find_runs(paths: list[str | Path]) -> list[Path]:
+    """Run folders (holding ``train/`` events) at or below each path, in order, deduplicated."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such folder")
+        candidates = [path] if (path / "train").is_dir() else sorted(
+            p.parent for p in path.rglob("train") if p.is_dir())
+        found += [c for c in candidates if c not in found]
+    return found
+
+
+def read_run(path: Path, root: Path | None = None) -> Run:
+    name = str(path.relative_to(root)) if root and path != root else path.name
+    run = Run(path, name)
+    for split in ("train", "validation"):
+        if (path / split).is_dir():
+            run.scalars[split] = _read_scalars(path / split)
+    metrics = path / "metrics.json"
+    if metrics.exists():
+        run.metrics = json.loads(metrics.read_text())
+    return run

@@ -1,0 +1,49 @@
+"""``nnkit report``: an HTML page or a PNG from run folders."""
+
+import base64
+import re
+
+import pytest
+
+from nnkit.cli import main
+from nnkit.config import load_config
+from nnkit.training import run
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    import yaml
+
+    folder = tmp_path_factory.mktemp("report")
+    config = folder / "c.yaml"
+    config.write_text(yaml.safe_dump({
+        "experiment": {"name": "pair", "seed": 1, "log_dir": str(folder / "logs")},
+        "data": {"name": "moons", "n_samples": 160},
+        "model": {"depth": 4, "units": 8}, "training": {"epochs": 2}}))
+    for activation in ("sigmoid", "relu"):
+        run(load_config(config, [f"model.activation={activation}"]), verbose=0)
+    return folder / "logs"
+
+
+def test_html_report_has_figures_and_diagnosis(two_runs, tmp_path, capsys):
+    out = tmp_path / "r.html"
+    assert main(["report", str(two_runs), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"report: {out}"
+    page = out.read_text()
+    images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
+    assert len(images) == 3
+    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    assert page.count("<tr>") >= 3, "a header and a row per run at least"
+    assert "pair/" in page
+
+
+def test_png_report(two_runs, tmp_path):
+    out = tmp_path / "r.png"
+    assert main(["report", str(two_runs), "--out", str(out)]) == 0
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_report_without_runs_is_an_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no run folders" in capsys.readouterr().err
