@@ -1,7 +1,7 @@
-"""The ``nnkit`` command line: run | validate | list | schema | report.
+"""The ``nnkit`` command line: run | sweep | validate | list | schema | report.
 
-Exit status: 0 success, 1 training failed (NaN loss, error), 2 bad input (config, data,
-log folder). Bad input prints one line per problem, ``<file>:<line>: <key.path>: <message>``,
+Exit status: 0 success, 1 training failed, 2 bad input (config, data, log folder), 3 the loss
+or a gradient became NaN or infinite (the message names the step and the layer). Bad input prints one line per problem, ``<file>:<line>: <key.path>: <message>``,
 and creates no run folder.
 """
 
@@ -13,7 +13,7 @@ import sys
 
 from nnkit import __version__
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NON_FINITE = 0, 1, 2, 3
 KINDS = ("activations", "initializers", "layers", "optimizers", "losses", "metrics",
          "datasets", "architectures")
 
@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train the experiment of a config file")
     _add_config_arguments(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep = sub.add_parser("sweep", help="run every combination of the config's sweep: section")
+    _add_config_arguments(sweep)
+    sweep.add_argument("--metric", help="sort the summary by this, e.g. validation.loss "
+                                        "(default: validation.accuracy, or validation.loss "
+                                        "for regression)")
     validate = sub.add_parser("validate", help="check a config file (exit 0 or 2)")
     _add_config_arguments(validate)
     list_ = sub.add_parser("list", help="every registered name, by kind")
@@ -66,6 +71,25 @@ def command_run(args) -> int:
               f"{finding['message']}. Try: {finding['remedy']}")
     print(f"run: {result.run_dir}")
     return EXIT_OK if result.metrics["status"] == "completed" else EXIT_FAILED
+
+
+def command_sweep(args) -> int:
+    from nnkit.config import ConfigError
+    from nnkit.sweep import run_sweep
+
+    config = load(args)
+    if not config.sweep:
+        raise ConfigError([f"{args.config}: sweep: the config has no sweep section; add one, "
+                           "e.g. sweep: {model.activation: [relu, tanh]}"])
+    overrides = list(args.override) + ([f"experiment.log_dir={args.logdir}"]
+                                       if args.logdir else [])
+    result = run_sweep(args.config, overrides, config.sweep, config.experiment.log_dir,
+                       config.experiment.name, args.metric)
+    failed = sum(row["status"] != "completed" for row in result.rows)
+    print(f"{len(result.rows) - failed} completed, {failed} failed; table: "
+          f"{result.sweep_dir / 'sweep.csv'}")
+    print(f"sweep: {result.sweep_dir}")
+    return EXIT_OK if failed < len(result.rows) else EXIT_FAILED
 
 
 def command_validate(args) -> int:
@@ -123,8 +147,8 @@ def command_report(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": command_run, "validate": command_validate, "list": command_list,
-            "schema": command_schema, "report": command_report}
+COMMANDS = {"run": command_run, "sweep": command_sweep, "validate": command_validate,
+            "list": command_list, "schema": command_schema, "report": command_report}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from nnkit.config import ConfigError
     from nnkit.data import DataError
-    from nnkit.training import ExperimentError, RunDirError
+    from nnkit.training import ExperimentError, NonFiniteError, RunDirError
 
     try:
         return COMMANDS[args.command](args)
@@ -140,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
     except (DataError, ExperimentError, RunDirError) as error:
         print(f"{args.config}: {error}", file=sys.stderr)
+    except NonFiniteError as error:
+        print(error, file=sys.stderr)
+        return EXIT_NON_FINITE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -1,6 +1,7 @@
 """Per-layer instrumentation: tags, values, dead units, symmetry, diagnosis."""
 
 import glob
+import re
 
 import keras
 import numpy as np
@@ -148,12 +149,34 @@ def test_healthy_relu_net_has_no_findings(tiny_config):
     assert (result.run_dir / "gradient_flow.png").stat().st_size > 1000
 
 
-def test_non_finite_gradients_are_found(tiny_config):
-    result = _run(tiny_config, ["optimizer={name: sgd, learning_rate: 1.0e+30}",
-                                "training.epochs=1"])
-    non_finite = [f for f in result.metrics["diagnosis"] if f["kind"] == "non_finite"]
-    assert result.metrics["status"] == "failed"
-    assert non_finite and non_finite[0]["step"] >= 0
+def test_non_finite_gradients_stop_the_run_and_name_the_layer(tiny_config, tmp_path):
+    import json
+
+    from nnkit.training import NonFiniteError
+
+    config = load_config(tiny_config, ["optimizer={name: sgd, learning_rate: 1.0e+30}",
+                                       "training.epochs=3"])
+    with pytest.raises(NonFiniteError, match=r"gradient became NaN or infinite at step \d+ "
+                                             r"in \d+_\w+"):
+        run(config, verbose=0)
+    (run_dir,) = (tmp_path / "logs" / "tiny").iterdir()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and "at step" in metrics["error"]
+    assert metrics["epochs_run"] == 1, "stopped in the first epoch"
+    assert any(f["kind"] == "non_finite" for f in metrics["diagnosis"])
+    assert not (run_dir / "model.keras").exists(), "a model with NaN weights is not saved"
+
+
+def test_non_finite_exit_status_is_3_without_traceback(tiny_config, capsys):
+    from nnkit.cli import main
+
+    status = main(["run", str(tiny_config), "--quiet", "-o", "optimizer.learning_rate=1.0e+30",
+                   "-o", "optimizer.name=sgd", "-o", "logging.instrument=false"])
+    err = capsys.readouterr().err
+    assert status == 3
+    assert re.search(r"training stopped: the (loss|gradient) became NaN or infinite at step \d+",
+                     err), err
+    assert "Traceback" not in err
 
 
 def test_instrumentation_can_be_switched_off(tiny_config):

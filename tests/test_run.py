@@ -22,8 +22,10 @@ def _scalars(folder: Path) -> dict[str, list[float]]:
     """Every scalar tag in a TensorBoard event folder, read with TensorBoard's own reader."""
     events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
     events.Reload()
-    return {tag: [float(tensor_util.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)]
-            for tag in events.Tags()["tensors"]}
+    values = {tag: [tensor_util.make_ndarray(e.tensor_proto) for e in events.Tensors(tag)]
+              for tag in events.Tags()["tensors"]}
+    return {tag: [float(v) for v in series] for tag, series in values.items()
+            if series and series[0].shape == () and series[0].dtype.kind == "f"}
 
 
 @pytest.fixture(scope="module")

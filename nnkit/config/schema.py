@@ -77,12 +77,29 @@ def _metric_names(value: Any) -> Any:
     return value
 
 
+def _sweep_section(value: Any) -> Any:
+    """Paths to non-empty lists; whether each path exists is checked when the grid expands."""
+    if value is None:
+        return value
+    if not isinstance(value, dict) or not value:
+        raise ValueError("expected a mapping of dotted config paths to lists of values, e.g. "
+                         "{model.activation: [relu, tanh]}")
+    for path, values in value.items():
+        if not isinstance(path, str) or not all(path.split(".")):
+            raise FieldError(str(path), f"'{path}' is not a dotted config path like model.depth")
+        if path.split(".")[0] == "sweep" or path in ("experiment.name", "experiment.log_dir"):
+            raise FieldError(path, f"'{path}' cannot be swept")
+        if not isinstance(values, list) or not values:
+            raise FieldError(path, f"expected a non-empty list of values, got {values!r}")
+    return value
+
+
 VARIANT_DEFAULTS = {"data": ("name", "digits"), "model": ("architecture", "mlp"),
                     "optimizer": ("name", "adam")}
 
 
 class ExperimentConfig(Section):
-    """A complete nnkit experiment. Every key but ``data.name`` has a default."""
+    """A complete nnkit experiment. Every key has a default."""
 
     experiment: Experiment = Field(default_factory=Experiment)
     data: DataConfig = Field(default_factory=lambda: {"name": VARIANT_DEFAULTS["data"][1]})
@@ -97,6 +114,8 @@ class ExperimentConfig(Section):
                        Field(description="metric names (default: accuracy or mae)")] = None
     training: Training = Field(default_factory=Training)
     logging: Logging = Field(default_factory=Logging)
+    sweep: Annotated[dict[str, list[Any]] | None, BeforeValidator(_sweep_section),
+                     Field(description="nnkit sweep: dotted config paths → lists of values")] = None
 
     @model_validator(mode="before")
     @classmethod

@@ -2,8 +2,9 @@
 
 from nnkit.training.build import Experiment, ExperimentError, build_experiment, compile_model
 from nnkit.training.model import TrainingModel
+from nnkit.training.nan_guard import NonFiniteError
 from nnkit.training.run import RunResult, run, train
 from nnkit.training.run_dir import RunDirError, create_run_dir
 
-__all__ = ["Experiment", "ExperimentError", "RunDirError", "RunResult", "TrainingModel",
+__all__ = ["Experiment", "ExperimentError", "NonFiniteError", "RunDirError", "RunResult", "TrainingModel",
            "build_experiment", "compile_model", "create_run_dir", "run", "train"]

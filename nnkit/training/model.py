@@ -26,6 +26,32 @@ class TrainingModel(keras.Model):
 
     recorder = None
     _probe = None
+    _nonfinite_step = None
+
+    @property
+    def nonfinite_step(self) -> int:
+        """The first step whose gradients were not finite, or -1."""
+        if self.recorder is not None and self.recorder.every == 1:
+            return int(self.recorder.first_nonfinite.numpy()[0])
+        if self._nonfinite_step is None:
+            return -1
+        return int(self._nonfinite_step.numpy())
+
+    def _check_finite(self, step, gradients) -> None:
+        """Remember the first step whose gradients hold a NaN or an Inf (one pass over them).
+
+        Skipped when the recorder already checks every step.
+        """
+        if self.recorder is not None and self.recorder.every == 1:
+            return
+        if self._nonfinite_step is None:
+            with tf.init_scope():
+                self._nonfinite_step = tf.Variable(-1, dtype=tf.int64, trainable=False)
+        total = tf.add_n([tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients])
+        first = tf.logical_and(tf.logical_not(tf.math.is_finite(total)),
+                               self._nonfinite_step < 0)
+        self._nonfinite_step.assign(tf.where(first, tf.cast(step, tf.int64),
+                                             self._nonfinite_step))
 
     def instrument(self, recorder) -> None:
         """Attach a recorder; activations of its probed layers come from a probe model."""
@@ -62,6 +88,7 @@ class TrainingModel(keras.Model):
         self.optimizer.apply(gradients, variables)
         if self.recorder is not None:
             self.recorder.record(step, gradients, variables, before, activations, learning_rate)
+        self._check_finite(step, gradients)
         batch_size = tf.shape(tf.nest.flatten(x)[0])[0]
         for metric in self.metrics:
             if metric.name == "loss":

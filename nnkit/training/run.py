@@ -3,6 +3,8 @@
 The folder holds ``config.yaml`` (resolved, written first), TensorBoard event files (with
 per-layer gradient statistics, see :mod:`nnkit.instrument.plan`), ``gradient_flow.png``,
 ``model.keras`` and ``metrics.json`` (written last, atomically, also when training fails).
+A non-finite loss or gradient stops training: metrics.json records where, no model is saved
+(its weights are no longer finite), and :class:`NonFiniteError` is raised.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from nnkit import instrument
 from nnkit.config import ExperimentConfig, dump
 from nnkit.training.build import Experiment, build_experiment, compile_model
 from nnkit.training.model import TrainingModel
+from nnkit.training.nan_guard import NonFiniteError, NonFiniteGuard
 from nnkit.training.run_dir import create_run_dir, write_atomic, write_json
 
 
@@ -32,7 +35,6 @@ class RunResult:
 def _callbacks(config: ExperimentConfig, run_dir: Path) -> list:
     callbacks = [
         keras.callbacks.TensorBoard(log_dir=str(run_dir), write_graph=False, update_freq="epoch"),
-        keras.callbacks.TerminateOnNaN(),
     ]
     stopping = config.training.early_stopping
     if stopping is not None:
@@ -68,6 +70,8 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto") ->
     if config.logging.instrument:
         instrumentation = instrument.attach(model, config.logging, run_dir)
         callbacks.insert(0, instrumentation)
+    guard = NonFiniteGuard()
+    callbacks.append(guard)
     validation = None
     if len(dataset.x_val):
         validation = (dataset.x_val, experiment.labels(dataset.y_val))
@@ -85,13 +89,10 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto") ->
         losses = history.history.get("loss", [])
         findings = instrumentation.findings if instrumentation else []
         outcome = {"status": "completed"}
-        if not (losses and np.isfinite(losses[-1])):
-            outcome = {"status": "failed", "error": "the loss became NaN or infinite"}
-        for finding in findings:
-            if finding.kind == "non_finite":
-                outcome = {"status": "failed", "error": f"the gradient became NaN or infinite "
-                                                        f"at step {finding.step} in {finding.layer}"}
-        network.save(run_dir / "model.keras")
+        if guard.failure:
+            outcome = {"status": "failed", "error": guard.failure}
+        else:
+            network.save(run_dir / "model.keras")
         metrics = {
             **outcome,
             "task": dataset.task,
@@ -109,6 +110,8 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto") ->
         write_json(run_dir / "metrics.json", metrics)
         raise
     write_json(run_dir / "metrics.json", metrics)
+    if guard.failure:
+        raise NonFiniteError(f"training stopped: {guard.failure}; run folder: {run_dir}")
     return RunResult(run_dir, metrics, network)
 
 

@@ -27,8 +27,8 @@ def check_writable(log_dir: str | Path) -> Path:
     return path
 
 
-def create_run_dir(log_dir: str | Path, experiment: str) -> Path:
-    """A new, empty folder ``<log_dir>/<experiment>/<YYYYmmdd-HHMMSS>-<random>``.
+def create_run_dir(log_dir: str | Path, experiment: str, prefix: str = "") -> Path:
+    """A new, empty folder ``<log_dir>/<experiment>/<prefix><YYYYmmdd-HHMMSS>-<random>``.
 
     The random suffix and ``mkdir(exist_ok=False)`` guarantee that two runs started at the
     same moment never share a folder.
@@ -37,7 +37,7 @@ def create_run_dir(log_dir: str | Path, experiment: str) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for _ in range(100):
-        path = parent / f"{stamp}-{secrets.token_hex(3)}"
+        path = parent / f"{prefix}{stamp}-{secrets.token_hex(3)}"
         try:
             path.mkdir()
             return path
