@@ -21,11 +21,16 @@ class Point:
     config: ExperimentConfig
 
 
+def as_yaml(value: object) -> str:
+    """A value as one line of YAML, as ``-o PATH=VALUE`` reads it (``0.1``, ``[1, 2]``)."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return text.removesuffix("\n...").strip()
+
+
 def _label(path: str, value: object, short: bool) -> str:
     key = path.rsplit(".", 1)[-1] if short else path
-    text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True)
-    text = str(text).strip().replace("\n", "")
-    return f"{key}={re.sub(r'[^A-Za-z0-9._=:+-]+', '_', text)}"
+    text = value if isinstance(value, str) else as_yaml(value)
+    return f"{key}={re.sub(r'[^A-Za-z0-9._=:+-]+', '_', str(text))}"
 
 
 def expand(config_path: str | Path, overrides: list[str], sweep: dict[str, list]) -> list[Point]:
@@ -39,8 +44,7 @@ def expand(config_path: str | Path, overrides: list[str], sweep: dict[str, list]
     points = []
     for combination in itertools.product(*(sweep[p] for p in paths)):
         values = dict(zip(paths, combination))
-        point_overrides = [f"{path}={yaml.safe_dump(value, default_flow_style=True).strip()}"
-                           .removesuffix("\n...") for path, value in values.items()]
+        point_overrides = [f"{path}={as_yaml(value)}" for path, value in values.items()]
         try:
             config = load_config(config_path, [*overrides, *point_overrides, "sweep=null"])
         except ConfigError as error:
