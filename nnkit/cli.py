@@ -1,4 +1,4 @@
-"""The ``nnkit`` command line: run | sweep | validate | list | schema | report.
+"""The ``nnkit`` command line: run | sweep | validate | list | schema | report | gradcheck.
 
 Exit status: 0 success, 1 training failed, 2 bad input (config, data, log folder), 3 the loss
 or a gradient became NaN or infinite (the message names the step and the layer). Bad input prints one line per problem, ``<file>:<line>: <key.path>: <message>``,
@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+
+import numpy as np
 
 from nnkit import __version__
 
@@ -42,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     list_ = sub.add_parser("list", help="every registered name, by kind")
     list_.add_argument("kind", nargs="?", choices=KINDS, help="only this kind")
     sub.add_parser("schema", help="print the JSON Schema of config files")
+    check = sub.add_parser("gradcheck", help="tape vs hand-derived backprop vs finite "
+                                              "differences, per layer")
+    _add_config_arguments(check)
+    check.add_argument("--batch", type=int, default=16, help="samples in the batch")
+    check.add_argument("--tolerance", type=float, default=1e-6,
+                       help="largest relative error allowed for hand vs tape (finite "
+                            "differences: 1e-4)")
     report = sub.add_parser("report", help="plots and diagnosis of runs (HTML or PNG)")
     report.add_argument("runs", nargs="+", metavar="RUN_DIR",
                         help="run folders, or folders above them (sweeps, tune trials)")
@@ -135,6 +144,41 @@ def command_schema(args) -> int:
     return EXIT_OK
 
 
+def command_gradcheck(args) -> int:
+    import keras
+
+    from nnkit.backprop import gradcheck
+    from nnkit.backprop.gradcheck import GradcheckError, check_supported, extract_layers
+    from nnkit.training import build_experiment
+
+    config = load(args)
+    try:
+        check_supported(config)
+    except GradcheckError as error:
+        print(f"{args.config}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    experiment = build_experiment(config)
+    layers, keys = extract_layers(experiment.network)
+    data = experiment.dataset
+    x = data.x_train[:args.batch].reshape(min(args.batch, len(data.x_train)), -1)
+    y = data.y_train[:args.batch]
+    if data.task == "multiclass":
+        y = keras.utils.to_categorical(y, data.n_classes)
+    y = np.asarray(y, np.float64).reshape(len(x), -1)
+    rows = gradcheck(layers, keys, x.astype(np.float64), y, experiment.loss_name)
+    print(f"{'layer':<16} {'variable':<8} {'hand vs tape':>13} {'finite diff vs tape':>20}")
+    worst_hand = worst_numeric = 0.0
+    for row in rows:
+        print(f"{row.layer:<16} {row.variable:<8} {row.hand_vs_tape:>13.2e} "
+              f"{row.differences_vs_tape:>20.2e}")
+        worst_hand = max(worst_hand, row.hand_vs_tape)
+        worst_numeric = max(worst_numeric, row.differences_vs_tape)
+    ok = worst_hand <= args.tolerance and worst_numeric <= 1e-4
+    print(f"gradcheck: {'ok' if ok else 'FAILED'} (hand vs tape {worst_hand:.2e}, tolerance "
+          f"{args.tolerance:g}; finite differences {worst_numeric:.2e}, tolerance 1e-4)")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 def command_report(args) -> int:
     from nnkit.report import write_report
 
@@ -148,7 +192,8 @@ def command_report(args) -> int:
 
 
 COMMANDS = {"run": command_run, "sweep": command_sweep, "validate": command_validate,
-            "list": command_list, "schema": command_schema, "report": command_report}
+            "list": command_list, "schema": command_schema, "report": command_report,
+            "gradcheck": command_gradcheck}
 
 
 def main(argv: list[str] | None = None) -> int:
