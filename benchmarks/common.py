@@ -28,7 +28,8 @@ def paired_ratio(candidate: Callable[[], float | None], baseline: Callable[[], f
         for fn, times in (order if i % 2 == 0 else order[::-1]):
             start = time.perf_counter()
             measured = fn()
-            times.append(measured if measured is not None else time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            times.append(measured if isinstance(measured, float) else elapsed)
         ratios.append(candidate_times[-1] / baseline_times[-1])
     return {"ratio": statistics.median(ratios),
             "candidate_s": statistics.median(candidate_times),

@@ -1,4 +1,4 @@
-"""The ``nnkit`` command line: run | sweep | validate | list | schema | report | gradcheck.
+"""The ``nnkit`` command line: run | sweep | tune | validate | list | schema | report | gradcheck.
 
 Exit status: 0 success, 1 training failed, 2 bad input (config, data, log folder), 3 the loss
 or a gradient became NaN or infinite (the message names the step and the layer). Bad input prints one line per problem, ``<file>:<line>: <key.path>: <message>``,
@@ -39,6 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--metric", help="sort the summary by this, e.g. validation.loss "
                                         "(default: validation.accuracy, or validation.loss "
                                         "for regression)")
+    tune = sub.add_parser("tune", help="search the config's search: space with Keras Tuner")
+    _add_config_arguments(tune)
+    tune.add_argument("--overwrite", action="store_true", help="start the search over")
+    tune.add_argument("--role", choices=("chief", "worker"),
+                      help="distributed search: the chief serves the oracle, workers run "
+                           "trials (or set KERASTUNER_TUNER_ID and friends)")
+    tune.add_argument("--oracle", metavar="HOST:PORT", help="the chief's address")
+    tune.add_argument("--quiet", action="store_true", help="less output per trial")
     validate = sub.add_parser("validate", help="check a config file (exit 0 or 2)")
     _add_config_arguments(validate)
     list_ = sub.add_parser("list", help="every registered name, by kind")
@@ -99,6 +107,26 @@ def command_sweep(args) -> int:
           f"{result.sweep_dir / 'sweep.csv'}")
     print(f"sweep: {result.sweep_dir}")
     return EXIT_OK if failed < len(result.rows) else EXIT_FAILED
+
+
+def command_tune(args) -> int:
+    from nnkit.config import ConfigError
+    from nnkit.tuning import configure_role, tune
+
+    config = load(args)
+    if config.search is None:
+        raise ConfigError([f"{args.config}: search: the config has no search section; see "
+                           "README (nnkit tune)"])
+    configure_role(args.role, args.oracle)
+    overrides = list(args.override) + ([f"experiment.log_dir={args.logdir}"]
+                                       if args.logdir else [])
+    result = tune(args.config, overrides, config, overwrite=args.overwrite,
+                  verbose=0 if args.quiet else 1)
+    if result.best_score is not None:
+        print(f"best {config.search.objective.metric}: {result.best_score}; "
+              f"config: {result.best_config}")
+    print(f"tune: {result.folder}")
+    return EXIT_OK
 
 
 def command_validate(args) -> int:
@@ -191,7 +219,8 @@ def command_report(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": command_run, "sweep": command_sweep, "validate": command_validate,
+COMMANDS = {"run": command_run, "sweep": command_sweep, "tune": command_tune,
+            "validate": command_validate,
             "list": command_list, "schema": command_schema, "report": command_report,
             "gradcheck": command_gradcheck}
 

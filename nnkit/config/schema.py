@@ -11,6 +11,7 @@ from nnkit.config.base import FieldError, NonNegativeInt, PositiveInt, Section, 
 from nnkit.config.data import DataConfig
 from nnkit.config.model import ModelConfig
 from nnkit.config.optimizer import OptimizerConfig
+from nnkit.config.search import Search
 
 
 class Experiment(Section):
@@ -116,6 +117,7 @@ class ExperimentConfig(Section):
     logging: Logging = Field(default_factory=Logging)
     sweep: Annotated[dict[str, list[Any]] | None, BeforeValidator(_sweep_section),
                      Field(description="nnkit sweep: dotted config paths → lists of values")] = None
+    search: Search | None = Field(None, description="nnkit tune: a Keras Tuner search")
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,89 @@
+"""Trials per minute of ``nnkit tune`` with one worker and with two (target ratio ≥ 1.6).
+
+    python benchmarks/tuning.py [--trials 8]
+
+Both set-ups run the same small search (tiny MLP on moons, a few epochs per trial): one
+process searching alone, then a chief and two workers on 127.0.0.1. Every process uses one
+TensorFlow thread, so the comparison measures how trials spread over workers, not how TF
+spreads one trial over cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+CONFIG = {
+    "experiment": {"name": "bench", "seed": 0},
+    "data": {"name": "moons", "n_samples": 400},
+    "model": {"depth": 2, "units": 16},
+    "training": {"epochs": 4, "batch_size": 32},
+    "logging": {"histogram_every_n_steps": 0},
+    "search": {"tuner": "random", "objective": {"metric": "val_loss", "direction": "min"},
+               "space": {"model.activation": {"choice": ["tanh", "relu", "elu", "selu"]},
+                         "optimizer.learning_rate": {"float": [0.001, 0.05], "sampling": "log"}}},
+}
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("nnkit")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "nnkit.cli"]
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
+    env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS="1")
+    env.update(extra)
+    return env
+
+
+def single(config: Path, logdir: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([*_command(), "tune", str(config), "--quiet", "--logdir", str(logdir)],
+                   env=_env(), check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def distributed(config: Path, logdir: Path) -> float:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = [*_command(), "tune", str(config), "--quiet", "--logdir", str(logdir),
+            "--oracle", f"127.0.0.1:{port}"]
+    start = time.perf_counter()
+    chief = subprocess.Popen([*base, "--role", "chief"], env=_env(), stdout=subprocess.DEVNULL)
+    workers = [subprocess.Popen([*base, "--role", "worker"],
+                                env=_env(KERASTUNER_TUNER_ID=f"tuner{i}"),
+                                stdout=subprocess.DEVNULL) for i in range(2)]
+    for worker in workers:
+        worker.wait(timeout=1800)
+    finished = time.perf_counter() - start  # the chief lingers up to 20 s before exiting
+    chief.wait(timeout=600)
+    return finished
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=8)
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="nnkit-tune-bench-"))
+    config = folder / "bench.yaml"
+    CONFIG["search"]["max_trials"] = args.trials
+    config.write_text(yaml.safe_dump(CONFIG, sort_keys=False))
+    one = single(config, folder / "one")
+    two = distributed(config, folder / "two")
+    print(f"{args.trials} trials: one worker {args.trials / one * 60:.1f} trials/min, two "
+          f"workers {args.trials / two * 60:.1f} trials/min; ratio {one / two:.2f} "
+          "(target ≥ 1.6)")
+
+
+if __name__ == "__main__":
+    main()
