@@ -55,14 +55,31 @@ def check_reference(registry: Registry, value: Any) -> Any:
         raise FieldError("name", str(error)) from None
     if not name.startswith(KERAS_PREFIX):
         allowed = _parameters(registry.get(name))
-        for key in value:
-            if key != "name" and key not in allowed:
+        for key, given in value.items():
+            if key == "name":
+                continue
+            if key not in allowed:
                 choices = ", ".join(allowed) or "none"
                 raise FieldError(
                     key, f"'{name}' has no parameter '{key}'; its parameters: {choices}"
                     f"{suggest(key, allowed)}"
                 )
+            _check_type(name, key, allowed[key].default, given)
     return dict(value)
+
+
+def _check_type(name: str, key: str, default: Any, given: Any) -> None:
+    """A parameter whose default is a number (or bool, or string) must be one too."""
+    if isinstance(default, bool):
+        ok, kind = isinstance(given, bool), "true or false"
+    elif isinstance(default, (int, float)):
+        ok, kind = isinstance(given, (int, float)) and not isinstance(given, bool), "a number"
+    elif isinstance(default, str):
+        ok, kind = isinstance(given, str), "a string"
+    else:
+        return
+    if not ok:
+        raise FieldError(key, f"'{name}' parameter '{key}' must be {kind}, got {given!r}")
 
 
 def reference(registry: Registry, description: str):
