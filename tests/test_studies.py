@@ -1,0 +1,38 @@
+"""The studies at their quick sizes: each runs through nnkit's public API and its claim holds
+in the claimed direction (the thresholds are the studies' own, not exact numbers)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+STUDIES = ["vanishing_gradients", "symmetry", "zero_init_relu", "selu", "dying_relu",
+           "optimizers", "batch_norm", "dropout", "gd_modes"]
+
+
+def _load(name):
+    import sys
+
+    sys.path.insert(0, str(EXPERIMENTS))
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", STUDIES)
+def test_study_claim_holds_at_quick_size(name, tmp_path):
+    result = _load(name).main(["--quick", "--out", str(tmp_path / "results"),
+                               "--logdir", str(tmp_path / "logs")])
+    held = result[0] if isinstance(result, tuple) else result
+    assert held
+    text = (tmp_path / "results" / "results.md").read_text()
+    assert "**Claim.**" in text and "The claim held." in text
+    assert (tmp_path / "results" / "figure.png").stat().st_size > 5000
+
+
+def test_every_study_is_listed_in_the_experiments_readme():
+    readme = (EXPERIMENTS / "README.md").read_text()
+    for name in STUDIES:
+        assert f"{name}.py" in readme
