@@ -152,3 +152,10 @@ def test_tensorboard_hparams_api_lists_every_run_and_its_values(sweep_run):
     seen = {(g["hparams"]["optimizer.learning_rate"], g["hparams"]["model.activation"])
             for g in groups}
     assert seen == {(lr, a) for lr in (0.1, 1e30, 0.5) for a in ("tanh", "relu")}
+
+
+def test_mapping_values_are_labelled_like_calls(write_config):
+    points = expand(write_config(TINY), [], {"model.kernel_initializer": [
+        "he_normal", {"name": "random_normal", "stddev": 0.01}]})
+    assert [p.name for p in points] == ["kernel_initializer=he_normal",
+                                        "kernel_initializer=random_normal(stddev=0.01)"]

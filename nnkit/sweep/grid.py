@@ -28,9 +28,15 @@ def as_yaml(value: object) -> str:
 
 
 def _label(path: str, value: object, short: bool) -> str:
+    """``activation=relu``; a mapping with a name reads like a call:
+    ``kernel_initializer=random_normal(stddev=0.01)``."""
     key = path.rsplit(".", 1)[-1] if short else path
-    text = value if isinstance(value, str) else as_yaml(value)
-    return f"{key}={re.sub(r'[^A-Za-z0-9._=:+-]+', '_', str(text))}"
+    if isinstance(value, dict) and "name" in value:
+        params = ",".join(f"{k}={as_yaml(v)}" for k, v in value.items() if k != "name")
+        text = f"{value['name']}({params})"
+    else:
+        text = value if isinstance(value, str) else as_yaml(value)
+    return f"{key}={re.sub(r'[^A-Za-z0-9._=:+(),-]+', '_', str(text))}"
 
 
 def expand(config_path: str | Path, overrides: list[str], sweep: dict[str, list]) -> list[Point]:
