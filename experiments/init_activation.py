@@ -28,7 +28,10 @@ def _label(init):
 
 def main(argv=None):
     args = arguments(__doc__.splitlines()[0], argv)
-    runs = run_study("init_activation", args, ["model.depth=12"])
+    runs = run_study("init_activation", args, [
+        "model.depth=8",
+        "sweep={model.activation: [tanh, relu], model.kernel_initializer: [glorot_uniform, "
+        "he_normal, {name: random_normal, stddev: 0.01}, {name: random_normal, stddev: 1.0}]}"])
     table, ratio, last, gradient_ratio = [], {}, {}, {}
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     for run in runs:

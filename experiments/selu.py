@@ -21,8 +21,10 @@ NOTES = ("Glorot initialisation equals LeCun's here: every hidden layer is 64 â†
 
 def main(argv=None):
     args = arguments(__doc__.splitlines()[0], argv)
-    runs = run_study("selu", args, ["model.depth=16", "training.epochs=1",
-                                    "data={name: digits, test_split: 0.8}"])
+    runs = run_study("selu", args, [
+        "model.depth=16", "training.epochs=1", "data={name: digits, test_split: 0.8}",
+        "sweep={model.kernel_initializer: [lecun_normal, he_normal], "
+        "data.standardize: [true, false]}"])
     table, held = [], True
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
     for run in runs:
