@@ -26,6 +26,21 @@ def test_dense_matches_keras_dense():
     assert ours.kernel.shape == (5, 4) and ours.bias.shape == (4,)
 
 
+def test_dense_takes_an_activation_object_and_saves_it(tmp_path):
+    from nnkit import activations
+
+    dense = layers.Dense(3, activation=activations.elu,
+                         kernel_initializer=nnkit.initializers.HeNormal(seed=1))
+    model = keras.Sequential([keras.Input((5,)), dense])
+    x = _x(4, 5)
+    np.testing.assert_allclose(model(x), activations.elu(x @ model.layers[0].kernel),
+                               rtol=1e-6)
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    assert again.layers[0].activation is activations.elu
+    np.testing.assert_allclose(again(x), model(x), rtol=1e-6)
+
+
 def test_dense_without_bias_and_with_keras_activation():
     layer = layers.Dense(3, activation="keras:softmax", use_bias=False)
     y = layer(_x(2, 5))

@@ -17,7 +17,8 @@ class Dense(keras.layers.Layer):
 
     Args:
         units: number of output units (> 0).
-        activation: an nnkit activation name, ``keras:<name>``, or None for linear.
+        activation: an nnkit activation name, ``keras:<name>``, a callable (a registered
+            serializable function, e.g. ``nnkit.activations.elu``), or None for linear.
         use_bias: whether to add b (default True).
         kernel_initializer: name, dict or instance (default ``glorot_uniform``, as Keras).
         bias_initializer: name, dict or instance (default ``zeros``).
@@ -29,8 +30,11 @@ class Dense(keras.layers.Layer):
         if int(units) <= 0:
             raise ValueError(f"units must be a positive integer, got {units}")
         self.units = int(units)
+        if isinstance(activation, dict):  # a callable as get_config wrote it
+            activation = keras.saving.deserialize_keras_object(activation)
         self.activation = activation or "linear"
-        self._activation_fn = activations.get(self.activation)
+        self._activation_fn = (self.activation if callable(self.activation)
+                               else activations.get(self.activation))
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -57,7 +61,8 @@ class Dense(keras.layers.Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": self.activation,
+            "activation": (keras.saving.serialize_keras_object(self.activation)
+                           if callable(self.activation) else self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
