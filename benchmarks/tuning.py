@@ -1,6 +1,6 @@
 """Trials per minute of ``nnkit tune`` with one worker and with two (target ratio ≥ 1.6).
 
-    python benchmarks/tuning.py [--trials 8]
+    python benchmarks/tuning.py [--trials 16]
 
 Both set-ups run the same small search (tiny MLP on moons, a few epochs per trial): one
 process searching alone, then a chief and two workers on 127.0.0.1. Every process uses one
@@ -72,7 +72,7 @@ def distributed(config: Path, logdir: Path) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--trials", type=int, default=16)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="nnkit-tune-bench-"))
     config = folder / "bench.yaml"
