@@ -66,14 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def overrides(args) -> list[str]:
+    """The ``-o`` overrides, with ``--logdir DIR`` as ``experiment.log_dir=DIR``."""
+    return [*args.override, *([f"experiment.log_dir={args.logdir}"] if args.logdir else [])]
+
+
 def load(args):
     """The validated config named by ``args`` (overrides and --logdir applied)."""
     from nnkit.config import load_config
 
-    overrides = list(args.override)
-    if args.logdir:
-        overrides.append(f"experiment.log_dir={args.logdir}")
-    return load_config(args.config, overrides)
+    return load_config(args.config, overrides(args))
 
 
 def command_run(args) -> int:
@@ -98,9 +100,7 @@ def command_sweep(args) -> int:
     if not config.sweep:
         raise ConfigError([f"{args.config}: sweep: the config has no sweep section; add one, "
                            "e.g. sweep: {model.activation: [relu, tanh]}"])
-    overrides = list(args.override) + ([f"experiment.log_dir={args.logdir}"]
-                                       if args.logdir else [])
-    result = run_sweep(args.config, overrides, config.sweep, config.experiment.log_dir,
+    result = run_sweep(args.config, overrides(args), config.sweep, config.experiment.log_dir,
                        config.experiment.name, args.metric)
     failed = sum(row["status"] != "completed" for row in result.rows)
     print(f"{len(result.rows) - failed} completed, {failed} failed; table: "
@@ -118,9 +118,7 @@ def command_tune(args) -> int:
         raise ConfigError([f"{args.config}: search: the config has no search section; see "
                            "README (nnkit tune)"])
     configure_role(args.role, args.oracle)
-    overrides = list(args.override) + ([f"experiment.log_dir={args.logdir}"]
-                                       if args.logdir else [])
-    result = tune(args.config, overrides, config, overwrite=args.overwrite,
+    result = tune(args.config, overrides(args), config, overwrite=args.overwrite,
                   verbose=0 if args.quiet else 1)
     if result.best_score is not None:
         print(f"best {config.search.objective.metric}: {result.best_score}; "

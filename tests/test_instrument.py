@@ -1,6 +1,5 @@
 """Per-layer instrumentation: tags, values, dead units, symmetry, diagnosis."""
 
-import glob
 import re
 
 import keras

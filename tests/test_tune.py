@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from nnkit.cli import main
-from nnkit.config import ConfigError, load_config
+from nnkit.config import load_config
 
 from conftest import TINY
 

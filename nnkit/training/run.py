@@ -32,16 +32,28 @@ class RunResult:
     model: keras.Model
 
 
-def _callbacks(config: ExperimentConfig, run_dir: Path) -> list:
+def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: Path):
+    """The callbacks of every nnkit training (run, sweep and tune trials alike).
+
+    Returns (callbacks, instrumentation callback or None, non-finite guard): Keras'
+    TensorBoard (loss, metrics, learning rate per epoch), the per-layer instrumentation when
+    ``logging.instrument``, early stopping when configured, and the NaN/Inf guard.
+    """
+    instrumentation = None
     callbacks = [
         keras.callbacks.TensorBoard(log_dir=str(run_dir), write_graph=False, update_freq="epoch"),
     ]
+    if config.logging.instrument:
+        instrumentation = instrument.attach(model, config.logging, run_dir)
+        callbacks.insert(0, instrumentation)
     stopping = config.training.early_stopping
     if stopping is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=stopping.monitor, min_delta=stopping.min_delta, patience=stopping.patience,
             mode=stopping.mode, restore_best_weights=stopping.restore_best))
-    return callbacks
+    guard = NonFiniteGuard()
+    callbacks.append(guard)
+    return callbacks, instrumentation, guard
 
 
 def _evaluate(experiment: Experiment, model: keras.Model) -> dict:
@@ -65,13 +77,7 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto") ->
     network = experiment.network
     model = TrainingModel(network.inputs, network.outputs, name=network.name)
     compile_model(experiment, model)
-    callbacks = _callbacks(config, run_dir)
-    instrumentation = None
-    if config.logging.instrument:
-        instrumentation = instrument.attach(model, config.logging, run_dir)
-        callbacks.insert(0, instrumentation)
-    guard = NonFiniteGuard()
-    callbacks.append(guard)
+    callbacks, instrumentation, guard = training_callbacks(config, model, run_dir)
     validation = None
     if len(dataset.x_val):
         validation = (dataset.x_val, experiment.labels(dataset.y_val))

@@ -8,11 +8,11 @@ from pathlib import Path
 import keras
 import keras_tuner as kt
 
-from nnkit import instrument
 from nnkit.config import load_config
 from nnkit.config.search import Parameter
 from nnkit.training.build import build_experiment, compile_model
 from nnkit.training.model import TrainingModel
+from nnkit.training.run import training_callbacks
 from nnkit.tuning.space import declare, overrides
 
 
@@ -57,16 +57,8 @@ class NnkitHyperModel(kt.HyperModel):
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir.parent / "tuner_id.txt").write_text(os.environ.get("KERASTUNER_TUNER_ID",
                                                                     "local"))
-        callbacks = list(kwargs.pop("callbacks", []))
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir), write_graph=False))
-        if experiment.config.logging.instrument:
-            callbacks.append(instrument.attach(model, experiment.config.logging, run_dir))
-        stopping = experiment.config.training.early_stopping
-        if stopping is not None:
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor=stopping.monitor, min_delta=stopping.min_delta,
-                patience=stopping.patience, mode=stopping.mode,
-                restore_best_weights=stopping.restore_best))
+        ours, _, _ = training_callbacks(experiment.config, model, run_dir)
+        callbacks = [*kwargs.pop("callbacks", []), *ours]
         validation = (data.x_val, experiment.labels(data.y_val)) if len(data.x_val) else None
         return model.fit(data.x_train, experiment.labels(data.y_train),
                          validation_data=validation, batch_size=experiment.batch_size,
