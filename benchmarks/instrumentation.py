@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import nnkit  # noqa: E402,F401
 from common import StepTimer, paired_ratio  # noqa: E402
 from nnkit import instrument  # noqa: E402
+from nnkit.config.schema import Logging  # noqa: E402
 from nnkit.training import TrainingModel  # noqa: E402
 
 MODELS = {  # name: (inputs, depth, width, batch, steps per timing)
@@ -36,14 +37,6 @@ VARIANTS = {  # name: (every_n_steps, histogram_every_n_steps)
     "norms every 10 steps": (10, 0),
     "every step + histograms/100": (1, 100),
 }
-
-
-class Logging:
-    vanishing_threshold, exploding_threshold, exploding_norm, dead_threshold = 1e-2, 1e2, 1e3, .5
-    image_every_seconds = 10.0
-
-    def __init__(self, every, histograms):
-        self.every_n_steps, self.histogram_every_n_steps = every, histograms
 
 
 def network(inputs, depth, width):
@@ -86,7 +79,8 @@ def main(argv=None) -> None:
         plain = fitter(keras.Model(inputs_layer, outputs), x, y, batch, [])
         for variant, (every, histograms) in VARIANTS.items():
             model = TrainingModel(*network(inputs, depth, width))
-            callback = instrument.attach(model, Logging(every, histograms),
+            callback = instrument.attach(model, Logging(every_n_steps=every,
+                                                              histogram_every_n_steps=histograms),
                                          logdir / f"{model_name}-{every}-{histograms}")
             result = paired_ratio(fitter(model, x, y, batch, [callback]), plain, args.repeats)
             print(f"{model_name:<16} {variant:<28} {result['ratio']:6.3f}  "

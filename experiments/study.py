@@ -84,7 +84,4 @@ def write_results(name: str, args, claim: str, held: bool, table: list[dict],
 
 def layer_series(run, prefix: str) -> dict[str, list[float]]:
     """Values of ``<prefix>/<layer>`` tags (per-layer, depth order) from a run's train/ events."""
-    train = run.data.scalars.get("train", {})
-    return {tag[len(prefix) + 1:]: list(values) for tag, (_, values) in sorted(train.items())
-            if tag.startswith(prefix + "/") and tag.count("/") == 1 and tag[len(prefix) + 1:][0]
-            .isdigit()}
+    return {key: list(values) for key, (_, values) in run.data.layer_series(prefix).items()}

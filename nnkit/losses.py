@@ -78,8 +78,12 @@ def spec(name: str) -> LossSpec | None:
     return None if name.startswith(KERAS_PREFIX) else LOSSES.get(name)
 
 
-def build(name: str, task: str) -> keras.losses.Loss:
-    """The Keras loss object for ``name`` (``auto`` resolved against ``task``)."""
-    name = resolve_name(name, task)
-    loss = LOSSES.get(name)
-    return loss() if isinstance(loss, LossSpec) else loss
+def build(loss, task: str) -> keras.losses.Loss:
+    """The Keras loss object for the config's ``loss``: a name (``auto`` resolved against
+    ``task``) or ``{name: ..., <parameter>: value}``, e.g. ``{name: huber, delta: 0.5}``."""
+    params = {}
+    if isinstance(loss, dict):
+        params = {k: v for k, v in loss.items() if k != "name"}
+        loss = loss["name"]
+    spec_or_loss = LOSSES.get(resolve_name(loss, task))
+    return spec_or_loss(**params) if isinstance(spec_or_loss, LossSpec) else spec_or_loss

@@ -12,6 +12,7 @@ from tensorboard.util import tensor_util
 import nnkit
 from nnkit import instrument
 from nnkit.config import load_config
+from nnkit.config.schema import Logging
 from nnkit.instrument import statistics
 from nnkit.training import TrainingModel, run
 
@@ -23,9 +24,7 @@ def read_tags(folder) -> dict[str, dict[int, np.ndarray]]:
             for tag in events.Tags()["tensors"]}
 
 
-class LoggingConfig:
-    every_n_steps, histogram_every_n_steps = 1, 1
-    vanishing_threshold, exploding_threshold, exploding_norm, dead_threshold = 1e-2, 1e2, 1e3, .5
+LoggingConfig = Logging(every_n_steps=1, histogram_every_n_steps=1)
 
 
 def _known_model():
@@ -77,8 +76,7 @@ def test_logged_norms_equal_norms_recomputed_independently(tmp_path):
 
 
 def test_every_n_steps_and_histogram_steps(tmp_path):
-    class Every(LoggingConfig):
-        every_n_steps, histogram_every_n_steps = 3, 5
+    Every = Logging(every_n_steps=3, histogram_every_n_steps=5)
     x = np.zeros((40, 3), "float32")
     model = _known_model()
     callback = instrument.attach(model, Every, tmp_path)

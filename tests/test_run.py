@@ -153,3 +153,13 @@ def test_console_script_end_to_end(tiny_config, tmp_path):
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("run: ") and Path(last[5:]).is_dir()
     assert "Traceback" not in result.stderr
+
+
+def test_loss_parameters_reach_the_loss_object():
+    from nnkit import losses
+
+    huber = losses.build({"name": "huber", "delta": 0.25}, "regression")
+    # error 1 beyond delta: δ(|e| - δ/2) = 0.21875 with δ = 0.25 (0.5 with the default δ = 1)
+    assert float(huber(np.ones((1, 1)), np.zeros((1, 1)))) == pytest.approx(0.21875)
+    assert isinstance(losses.build("auto", "multiclass"),
+                      keras.losses.SparseCategoricalCrossentropy)

@@ -19,8 +19,7 @@ def attach(model, logging, run_dir) -> InstrumentationCallback:
     model.instrument(recorder)
     thresholds = Thresholds(logging.vanishing_threshold, logging.exploding_threshold,
                             logging.exploding_norm, logging.dead_threshold)
-    return InstrumentationCallback(recorder, run_dir, thresholds,
-                                   getattr(logging, "image_every_seconds", 10.0))
+    return InstrumentationCallback(recorder, run_dir, thresholds, logging.image_every_seconds)
 
 
 __all__ = ["Finding", "InstrumentationCallback", "LayerPlan", "Recorder", "Thresholds",

@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
+from nnkit.instrument.flow_plot import to_png as _png
 from nnkit.report import figures
 from nnkit.report.reader import Run, find_runs, read_run
-
-
-def _png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
 
 
 def _diagnosis_rows(runs: list[Run]) -> list[tuple[str, str, str, str, str]]:

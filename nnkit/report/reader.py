@@ -11,7 +11,6 @@ import numpy as np
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.util import tensor_util
 
-LAYER_NORM = re.compile(r"^grad_norm/(\d+_[^/]+)$")  # per-layer, not per-variable
 
 
 @dataclass
@@ -27,11 +26,17 @@ class Run:
         """(steps, values) of ``tag`` in ``train`` or ``validation``, or None."""
         return self.scalars.get(split, {}).get(tag)
 
+    def layer_series(self, prefix: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``<prefix>/<layer>`` over steps for every layer, in depth order (per-layer tags
+        only: ``grad_norm/03_dense_2``, not ``grad_norm/03_dense_2/kernel``)."""
+        train = self.scalars.get("train", {})
+        pattern = re.compile(rf"^{re.escape(prefix)}/(\d+_[^/]+)$")
+        return {match.group(1): train[tag] for tag in sorted(train)
+                if (match := pattern.match(tag))}
+
     def layer_norms(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per-layer gradient norms over steps, in depth order."""
-        train = self.scalars.get("train", {})
-        return {match.group(1): train[tag] for tag in sorted(train)
-                if (match := LAYER_NORM.match(tag))}
+        return self.layer_series("grad_norm")
 
 
 def _read_scalars(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:

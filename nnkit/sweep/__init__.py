@@ -8,7 +8,6 @@ chosen metric summarise it.
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from nnkit.sweep import hparams
 from nnkit.sweep.grid import Point, expand
 from nnkit.training.build import build_experiment
 from nnkit.training.run import train
-from nnkit.training.run_dir import create_run_dir
+from nnkit.training.run_dir import create_run_dir, write_csv
 
 
 @dataclass
@@ -81,19 +80,9 @@ def run_sweep(config_path, overrides: list[str], sweep: dict[str, list], log_dir
         log(f"[{index}/{len(points)}] {point.name}: {row['status']} ({summary}) "
             f"[{elapsed:.0f}s, ~{elapsed / index * (len(points) - index):.0f}s left]")
     metric = metric or ("validation.accuracy" if classification else "validation.loss")
-    _write_csv(sweep_dir / "sweep.csv", result.rows)
+    write_csv(sweep_dir / "sweep.csv", result.rows)
     _print_table(result.rows, metric, log)
     return result
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    columns: list[str] = []
-    for row in rows:
-        columns += [c for c in row if c not in columns]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _print_table(rows: list[dict], metric: str, log) -> None:

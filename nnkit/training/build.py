@@ -72,12 +72,7 @@ def build_experiment(config: ExperimentConfig) -> Experiment:
 def compile_model(experiment: Experiment, model: keras.Model) -> None:
     """Compile ``model`` with the experiment's optimizer, loss and metrics."""
     config = experiment.config
-    loss = config.loss
-    if isinstance(loss, dict):
-        params = {k: v for k, v in loss.items() if k != "name"}
-        loss_object = losses.LOSSES.get(experiment.loss_name)(**params)
-    else:
-        loss_object = losses.build(experiment.loss_name, experiment.dataset.task)
-    model.compile(optimizer=optimizers.build(config.optimizer), loss=loss_object,
+    model.compile(optimizer=optimizers.build(config.optimizer),
+                  loss=losses.build(config.loss, experiment.dataset.task),
                   metrics=[metrics.build(m) for m in experiment.metric_names],
                   jit_compile=config.training.jit_compile)

@@ -84,7 +84,7 @@ class TrainingModel(keras.Model):
             self.optimizer.from_lookahead(variables)
         step = tf.identity(self.optimizer.iterations)  # read now: apply increments it
         before = self.recorder.snapshot(step, variables) if self.recorder else None
-        learning_rate = self.optimizer.learning_rate
+        learning_rate = self.optimizer.learning_rate if self.recorder is not None else None
         self.optimizer.apply(gradients, variables)
         if self.recorder is not None:
             self.recorder.record(step, gradients, variables, before, activations, learning_rate)

@@ -9,7 +9,6 @@ holds the tuner's project (``tuner/``), every trial's logs (``trials/trial_<id>/
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import keras_tuner as kt
 import yaml
 
 from nnkit.config import ConfigError, ExperimentConfig, dump
+from nnkit.training.run_dir import write_csv
 from nnkit.tuning.hypermodel import NnkitHyperModel
 from nnkit.tuning.space import validate
 
@@ -109,7 +109,7 @@ def tune(config_path, overrides: list[str], config: ExperimentConfig, overwrite:
     if not chief_or_single:
         return TuneResult(folder, folder / "best.yaml", None, [])
     trials = _trials(tuner, search.space)
-    _write_csv(folder / "trials.csv", trials)
+    write_csv(folder / "trials.csv", trials)
     best = tuner.oracle.get_best_trials(1)
     if not best:
         raise RuntimeError(f"no trial of the search in {folder} completed; see trials.csv")
@@ -129,15 +129,6 @@ def _trials(tuner, space) -> list[dict]:
         rows.append({"trial": trial_id, **{p: values.get(p, "") for p in space},
                      "score": trial.score, "status": trial.status})
     return rows
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        return
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 __all__ = ["NnkitHyperModel", "TuneResult", "configure_role", "tune"]
