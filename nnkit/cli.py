@@ -20,8 +20,8 @@ KINDS = ("activations", "initializers", "layers", "optimizers", "losses", "metri
          "datasets", "architectures")
 
 
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="experiment YAML file")
+def _add_config_arguments(parser: argparse.ArgumentParser, optional: bool = False) -> None:
+    parser.add_argument("config", help="experiment YAML file", **({"nargs": "?"} if optional else {}))
     parser.add_argument("-o", "--override", action="append", default=[], metavar="PATH=VALUE",
                         help="override a config key, e.g. -o model.depth=8 (repeatable)")
     parser.add_argument("--logdir", help="log folder (overrides experiment.log_dir)")
@@ -32,7 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nnkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="train the experiment of a config file")
-    _add_config_arguments(run)
+    _add_config_arguments(run, optional=True)
+    run.add_argument("--resume", metavar="RUN_DIR",
+                     help="continue the run in RUN_DIR (killed, interrupted) from its newest "
+                          "checkpoint, with its own config.yaml; no CONFIG")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep = sub.add_parser("sweep", help="run every combination of the config's sweep: section")
     _add_config_arguments(sweep)
@@ -79,10 +82,26 @@ def load(args):
 
 
 def command_run(args) -> int:
-    from nnkit.training import run
+    from nnkit.training import AlreadyCompleted, resume, run
 
-    config = load(args)
-    result = run(config, verbose=0 if args.quiet else "auto")
+    verbose = 0 if args.quiet else "auto"
+    if args.resume is not None:
+        if args.config is not None or overrides(args):
+            print(f"{args.resume}: --resume continues the run with the config.yaml saved in "
+                  "it; give no CONFIG, -o or --logdir", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        args.config = args.resume  # names the folder in error messages
+        try:
+            result = resume(args.resume, verbose=verbose)
+        except AlreadyCompleted as done:
+            print(done)
+            print(f"run: {args.resume}")
+            return EXIT_OK
+    elif args.config is None:
+        print("nnkit run: give a CONFIG file, or --resume RUN_DIR", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    else:
+        result = run(load(args), verbose=verbose)
     print(json.dumps({k: result.metrics.get(k) for k in ("train", "validation", "test")
                       if k in result.metrics}))
     for finding in result.metrics.get("diagnosis") or []:
@@ -228,13 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from nnkit.config import ConfigError
     from nnkit.data import DataError
-    from nnkit.training import ExperimentError, NonFiniteError, RunDirError
+    from nnkit.training import CheckpointError, ExperimentError, NonFiniteError, RunDirError
 
     try:
         return COMMANDS[args.command](args)
     except ConfigError as error:
         print(error, file=sys.stderr)
-    except (DataError, ExperimentError, RunDirError) as error:
+    except (DataError, ExperimentError, RunDirError, CheckpointError) as error:
         print(f"{args.config}: {error}", file=sys.stderr)
     except NonFiniteError as error:
         print(error, file=sys.stderr)

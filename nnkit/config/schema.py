@@ -31,6 +31,12 @@ class EarlyStopping(Section):
     mode: Literal["auto", "min", "max"] = "auto"
 
 
+class Checkpoint(Section):
+    every_n_epochs: NonNegativeInt = Field(
+        1, description="write a checkpoint every N epochs and after the last (0: never)")
+    keep: PositiveInt = Field(2, description="keep the newest N checkpoints")
+
+
 class Training(Section):
     epochs: PositiveInt = 10
     batch_size: PositiveInt = 32
@@ -39,6 +45,8 @@ class Training(Section):
                                  "minibatch: batch_size samples")
     shuffle: bool = True
     early_stopping: EarlyStopping | None = None
+    checkpoint: Checkpoint = Field(default_factory=Checkpoint,
+                                   description="for nnkit run --resume (see README)")
     jit_compile: bool = Field(False, description="compile the train step with XLA")
 
 

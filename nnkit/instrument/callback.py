@@ -61,6 +61,13 @@ class InstrumentationCallback(keras.callbacks.Callback):
         self.recorder.writer.flush()
         self._last_image, self._pending_epoch = time.monotonic(), None
 
+    def checkpoint_state(self) -> tuple[dict, list[np.ndarray]]:
+        """The last epoch's flow (for the final picture and diagnosis of a resumed run)."""
+        return {}, self.flow_history[-1:]
+
+    def restore_checkpoint_state(self, state: dict, arrays: list[np.ndarray]) -> None:
+        self.flow_history = list(arrays)
+
     def on_train_end(self, logs=None):
         recorder = self.recorder
         if self._pending_epoch is not None:

@@ -42,6 +42,11 @@ class Recorder:
         self.first_nonfinite = tf.Variable([-1, -1], dtype=tf.int64, trainable=False,
                                            name="first_nonfinite")  # (step, layer position)
 
+    @property
+    def variables(self) -> list[tf.Variable]:
+        """The recorder's state, saved in checkpoints."""
+        return [self.flow_sum, self.flow_count, self.dead, self.distinct, self.first_nonfinite]
+
     def _layout_scalars(self) -> None:
         """Fix the order of the per-step values: a pool of vectors, gathered into tag order.
 

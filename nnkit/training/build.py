@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from nnkit import data, losses, metrics, models, optimizers
+from nnkit.data import batches
 from nnkit.config import ExperimentConfig
 
 
@@ -33,6 +34,32 @@ class Experiment:
         if mode == "batch":
             return len(self.dataset.x_train)
         return 1 if mode == "stochastic" else self.config.training.batch_size
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return batches.steps_per_epoch(len(self.dataset.x_train), self.batch_size)
+
+    def fit_arguments(self, first_epoch: int = 0, epochs: int | None = None) -> dict:
+        """``model.fit``'s data arguments for epochs ``first_epoch .. epochs - 1``.
+
+        The training batches come from :func:`nnkit.data.batches.training_batches`, whose
+        order depends only on the seed and the epoch, so a run resumed at any epoch sees the
+        batches an uninterrupted run would have seen.
+        """
+        config, dataset = self.config, self.dataset
+        epochs = config.training.epochs if epochs is None else epochs
+        validation = None
+        if len(dataset.x_val):
+            validation = (dataset.x_val, self.labels(dataset.y_val))
+        return {
+            "x": batches.training_batches(
+                dataset.x_train, self.labels(dataset.y_train), self.batch_size,
+                seed=config.experiment.seed, shuffle=config.training.shuffle,
+                first_epoch=first_epoch, epochs=epochs),
+            "steps_per_epoch": self.steps_per_epoch, "initial_epoch": first_epoch,
+            "epochs": epochs, "validation_data": validation,
+            "shuffle": False,  # the batches are shuffled already
+        }
 
     def labels(self, y: np.ndarray) -> np.ndarray:
         """Labels as the loss wants them (one-hot for categorical cross-entropy)."""

@@ -2,27 +2,32 @@
 
 The folder holds ``config.yaml`` (resolved, written first), TensorBoard event files (with
 per-layer gradient statistics, see :mod:`nnkit.instrument.plan`), ``gradient_flow.png``,
-``model.keras`` and ``metrics.json`` (written last, atomically, also when training fails).
-A non-finite loss or gradient stops training: metrics.json records where, no model is saved
-(its weights are no longer finite), and :class:`NonFiniteError` is raised.
+``checkpoints/`` (see :mod:`nnkit.training.checkpoint`), ``model.keras`` and
+``metrics.json`` (written last, atomically, also when training fails). A non-finite loss or
+gradient stops training: metrics.json records where, no model is saved (its weights are no
+longer finite), the last finite checkpoint stays, and :class:`NonFiniteError` is raised.
+``resume(run_dir)`` continues a killed run from its newest checkpoint.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from nnkit import instrument
-from nnkit.config import ExperimentConfig, dump
+from nnkit.config import ExperimentConfig, dump, load_config
 from nnkit.training.build import Experiment, build_experiment, compile_model
+from nnkit.training.checkpoint import Checkpoint, Checkpointer, load_latest
+from nnkit.training.early_stopping import EarlyStopping
+from nnkit.training.event_log import truncate_events
 from nnkit.training.model import TrainingModel
 from nnkit.training.nan_guard import NonFiniteError, NonFiniteGuard
-from nnkit.training.run_dir import create_run_dir, write_atomic, write_json
+from nnkit.training.run_dir import RunDirError, create_run_dir, write_atomic, write_json
 
 
 @dataclass
@@ -32,12 +37,25 @@ class RunResult:
     model: keras.Model
 
 
-def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: Path):
+@dataclass
+class TrainingCallbacks:
+    """What :func:`training_callbacks` returns: the list for ``fit`` and the named parts."""
+
+    callbacks: list
+    instrumentation: instrument.InstrumentationCallback | None
+    guard: NonFiniteGuard
+    checkpointer: Checkpointer | None
+
+
+def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: Path,
+                       resume_from: Checkpoint | None = None,
+                       checkpoints: bool = True) -> TrainingCallbacks:
     """The callbacks of every nnkit training (run, sweep and tune trials alike).
 
-    Returns (callbacks, instrumentation callback or None, non-finite guard): Keras'
-    TensorBoard (loss, metrics, learning rate per epoch), the per-layer instrumentation when
-    ``logging.instrument``, early stopping when configured, and the NaN/Inf guard.
+    Keras' TensorBoard (loss, metrics, learning rate per epoch), the per-layer
+    instrumentation when ``logging.instrument``, early stopping when configured, the NaN/Inf
+    guard, and last (it saves the others' state) the checkpointer, which restores
+    ``resume_from`` when training begins.
     """
     instrumentation = None
     callbacks = [
@@ -48,12 +66,18 @@ def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: 
         callbacks.insert(0, instrumentation)
     stopping = config.training.early_stopping
     if stopping is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(
+        callbacks.append(EarlyStopping(
             monitor=stopping.monitor, min_delta=stopping.min_delta, patience=stopping.patience,
             mode=stopping.mode, restore_best_weights=stopping.restore_best))
     guard = NonFiniteGuard()
     callbacks.append(guard)
-    return callbacks, instrumentation, guard
+    checkpointer = None
+    if checkpoints:
+        saving = config.training.checkpoint
+        checkpointer = Checkpointer(run_dir, saving.every_n_epochs, saving.keep, callbacks,
+                                    guard, resume_from)
+        callbacks.append(checkpointer)
+    return TrainingCallbacks(callbacks, instrumentation, guard, checkpointer)
 
 
 def _evaluate(experiment: Experiment, model: keras.Model) -> dict:
@@ -66,58 +90,62 @@ def _evaluate(experiment: Experiment, model: keras.Model) -> dict:
     return results
 
 
-def _to_float_lists(history: dict) -> dict:
-    return {k: [float(v) for v in values] for k, values in history.items()}
+def _first_epoch(config: ExperimentConfig, resume_from: Checkpoint | None) -> int:
+    """Where training starts: 0, after the checkpoint's epochs, or at the end if the
+    checkpointed run had already stopped early."""
+    if resume_from is None:
+        return 0
+    if resume_from.meta["stopped"]:
+        return config.training.epochs
+    return min(resume_from.epochs_done, config.training.epochs)
 
 
-def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto") -> RunResult:
-    """Fit the experiment's network and write the run folder's files."""
+def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
+          resume_from: Checkpoint | None = None) -> RunResult:
+    """Fit the experiment's network and write the run folder's files; with ``resume_from``,
+    continue from that checkpoint of the same run folder."""
     config, dataset = experiment.config, experiment.dataset
     write_atomic(run_dir / "config.yaml", dump(config))
     network = experiment.network
     model = TrainingModel(network.inputs, network.outputs, name=network.name)
     compile_model(experiment, model)
-    callbacks, instrumentation, guard = training_callbacks(config, model, run_dir)
-    validation = None
-    if len(dataset.x_val):
-        validation = (dataset.x_val, experiment.labels(dataset.y_val))
+    parts = training_callbacks(config, model, run_dir, resume_from)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     outcome = {"status": "failed", "error": "interrupted"}
+    resumed = {"resumed_from_epoch": resume_from.epochs_done} if resume_from else {}
     start = time.perf_counter()
     try:
-        history = model.fit(
-            dataset.x_train, experiment.labels(dataset.y_train), validation_data=validation,
-            batch_size=experiment.batch_size, epochs=config.training.epochs,
-            shuffle=config.training.shuffle, callbacks=callbacks,
-            verbose=verbose)
-        wall_time = time.perf_counter() - start
-        losses = history.history.get("loss", [])
-        findings = instrumentation.findings if instrumentation else []
+        model.fit(**experiment.fit_arguments(_first_epoch(config, resume_from)),
+                  callbacks=parts.callbacks, verbose=verbose)
+        history = parts.checkpointer.history
         outcome = {"status": "completed"}
-        if guard.failure:
-            outcome = {"status": "failed", "error": guard.failure}
+        if parts.guard.failure:
+            outcome = {"status": "failed", "error": parts.guard.failure}
         else:
             network.save(run_dir / "model.keras")
+        findings = parts.instrumentation.findings if parts.instrumentation else None
         metrics = {
             **outcome,
+            **resumed,
             "task": dataset.task,
-            "epochs_run": len(losses),
-            "steps_per_epoch": int(np.ceil(len(dataset.x_train) / experiment.batch_size)),
-            "wall_time_s": round(wall_time, 3),
+            "epochs_run": len(history.get("loss", [])),
+            "steps_per_epoch": experiment.steps_per_epoch,
+            "wall_time_s": round(parts.checkpointer.wall_time_s, 3),
             "parameters": int(network.count_params()),
             **_evaluate(experiment, model),
-            "diagnosis": [f.to_dict() for f in findings] if instrumentation else None,
-            "history": _to_float_lists(history.history),
+            "diagnosis": None if findings is None else [f.to_dict() for f in findings],
+            "history": history,
         }
     except BaseException as error:
-        metrics = {**outcome, "error": f"{type(error).__name__}: {error}" if str(error)
+        metrics = {**outcome, **resumed,
+                   "error": f"{type(error).__name__}: {error}" if str(error)
                    else type(error).__name__, "wall_time_s": round(time.perf_counter() - start, 3)}
         write_json(run_dir / "metrics.json", metrics)
         raise
     write_json(run_dir / "metrics.json", metrics)
-    if guard.failure:
-        raise NonFiniteError(f"training stopped: {guard.failure}; run folder: {run_dir}")
+    if parts.guard.failure:
+        raise NonFiniteError(f"training stopped: {parts.guard.failure}; run folder: {run_dir}")
     return RunResult(run_dir, metrics, network)
 
 
@@ -127,3 +155,32 @@ def run(config: ExperimentConfig, log_dir: str | None = None,
     experiment = build_experiment(config)
     run_dir = create_run_dir(log_dir or config.experiment.log_dir, config.experiment.name)
     return train(experiment, run_dir, verbose)
+
+
+class AlreadyCompleted(Exception):
+    """``--resume`` of a run whose metrics.json says it completed: nothing to do."""
+
+
+def resume(run_dir: str | Path, verbose: int | str = "auto") -> RunResult:
+    """Continue the run in ``run_dir`` from its newest checkpoint (from the start if it has
+    none), appending to its TensorBoard logs after cutting them back to that checkpoint."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise RunDirError("not a run folder (it has no config.yaml)")
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.is_file():
+        try:
+            status = json.loads(metrics_path.read_text()).get("status")
+        except ValueError:
+            status = None
+        if status == "completed":
+            raise AlreadyCompleted(f"{run_dir}: the run has already completed; nothing to resume")
+    config = load_config(config_path)
+    experiment = build_experiment(config)
+    checkpoint = load_latest(run_dir)
+    if checkpoint is None:
+        truncate_events(run_dir, 0, 0)
+    else:
+        truncate_events(run_dir, checkpoint.epochs_done, int(checkpoint.meta["step"]))
+    return train(experiment, run_dir, verbose, resume_from=checkpoint)

@@ -50,19 +50,14 @@ class NnkitHyperModel(kt.HyperModel):
 
     def fit(self, hp, model, *args, **kwargs):
         experiment = self._experiment
-        data = experiment.dataset
         trial_id = self.current_trial.trial_id if self.current_trial else "trial"
         run_dir = self.logs_dir / f"trial_{trial_id}" / f"execution_{self.execution}"
         self.execution += 1
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir.parent / "tuner_id.txt").write_text(os.environ.get("KERASTUNER_TUNER_ID",
                                                                     "local"))
-        ours, _, _ = training_callbacks(experiment.config, model, run_dir)
+        ours = training_callbacks(experiment.config, model, run_dir, checkpoints=False).callbacks
         callbacks = [*kwargs.pop("callbacks", []), *ours]
-        validation = (data.x_val, experiment.labels(data.y_val)) if len(data.x_val) else None
-        return model.fit(data.x_train, experiment.labels(data.y_train),
-                         validation_data=validation, batch_size=experiment.batch_size,
-                         epochs=kwargs.get("epochs", experiment.config.training.epochs),
-                         initial_epoch=kwargs.get("initial_epoch", 0),
-                         shuffle=experiment.config.training.shuffle, callbacks=callbacks,
-                         verbose=kwargs.get("verbose", 0))
+        return model.fit(**experiment.fit_arguments(kwargs.get("initial_epoch", 0),
+                                                    kwargs.get("epochs")),
+                         callbacks=callbacks, verbose=kwargs.get("verbose", 0))

@@ -1,0 +1,254 @@
+"""Checkpoints and ``nnkit run --resume``: a killed run continues to the same end."""
+
+import collections
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.util import event_pb2
+
+from nnkit.cli import main
+from nnkit.config import load_config
+from nnkit.training import NonFiniteError, resume, run
+from nnkit.training.checkpoint import checkpoints, load_latest
+from nnkit.training.event_log import truncate_events
+
+# Dropout (seed state), batch norm (moving statistics), momentum (slots), histograms: every
+# kind of state a checkpoint must carry.
+DETERMINISTIC = ["experiment.deterministic=true", "model.dropout=0.2", "model.batch_norm=after",
+                 "optimizer={name: momentum, learning_rate: 0.05, momentum: 0.9}",
+                 "training.epochs=5", "logging.histogram_every_n_steps=4"]
+run_module = importlib.import_module("nnkit.training.run")  # the name `run` is the function
+TOLERANCE = 1e-6  # the issue's bound; deterministic ops give exact equality in practice
+
+
+class _Stop(keras.callbacks.Callback):
+    """Interrupts training at a global step (as Ctrl-C would), or poisons a weight."""
+
+    def __init__(self, at_step: int, poison: bool = False):
+        super().__init__()
+        self.at_step, self.poison, self.step = at_step, poison, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step == self.at_step and not self.poison:
+            raise KeyboardInterrupt
+        if self.step == self.at_step:
+            bias = self.model.trainable_variables[-1]  # of the output layer: the loss is NaN
+            bias.assign(tf.fill(bias.shape, float("nan")))
+
+
+@pytest.fixture
+def stop_at(monkeypatch):
+    """stop_at(step, poison=False): the next run is interrupted (or poisoned) at that step."""
+
+    def install(step, poison=False):
+        original = run_module.training_callbacks
+
+        def with_stop(*args, **kwargs):
+            parts = original(*args, **kwargs)
+            parts.callbacks.insert(-1, _Stop(step, poison))  # before the checkpointer
+            return parts
+
+        monkeypatch.setattr(run_module, "training_callbacks", with_stop)
+        return lambda: monkeypatch.setattr(run_module, "training_callbacks", original)
+
+    return install
+
+
+def _events(run_dir: Path) -> dict[str, list[int]]:
+    """tag → steps, over every event file of the run."""
+    steps = collections.defaultdict(list)
+    for path in sorted(run_dir.rglob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = event_pb2.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                steps[f"{path.parent.name}/{value.tag}"].append(event.step)
+    return steps
+
+
+def _weights(run_dir: Path) -> list[np.ndarray]:
+    return keras.saving.load_model(run_dir / "model.keras", safe_mode=True).get_weights()
+
+
+def _assert_same_end(full: Path, resumed: Path) -> None:
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (full, resumed))
+    assert b["status"] == "completed" and b["epochs_run"] == a["epochs_run"]
+    for split in ("train", "validation", "test"):
+        for name, value in a[split].items():
+            assert abs(b[split][name] - value) <= TOLERANCE, (split, name)
+    for name, values in a["history"].items():
+        np.testing.assert_allclose(b["history"][name], values, atol=TOLERANCE, rtol=0)
+    for x, y in zip(_weights(full), _weights(resumed), strict=True):
+        np.testing.assert_allclose(y, x, atol=TOLERANCE, rtol=0)
+
+
+def test_interrupted_run_resumes_to_the_same_weights_metrics_and_logs(tiny_config, stop_at):
+    full = run(load_config(tiny_config, DETERMINISTIC), verbose=0)
+    steps = full.metrics["steps_per_epoch"]
+    full = full.run_dir
+    restore = stop_at(2 * steps + steps // 2)  # in the middle of the third epoch
+    with pytest.raises(KeyboardInterrupt):
+        run(load_config(tiny_config, DETERMINISTIC), verbose=0)
+    restore()
+    (killed,) = [d for d in full.parent.iterdir() if d != full]
+    assert json.loads((killed / "metrics.json").read_text())["error"] == "KeyboardInterrupt"
+    assert load_latest(killed).epochs_done == 2
+    result = resume(killed, verbose=0)
+    assert result.metrics["resumed_from_epoch"] == 2
+    _assert_same_end(full, killed)
+    before, after = _events(full), _events(killed)
+    for tag, steps in after.items():
+        assert len(steps) == len(set(steps)), f"{tag}: a step logged twice"
+        if not tag.endswith("gradient_flow"):  # drawn at most every 10 s, whenever that falls
+            assert sorted(steps) == sorted(before[tag]), tag
+    assert set(after) == set(before)
+
+
+def test_kill_9_mid_epoch_then_resume_from_the_command_line(tiny_config, tmp_path):
+    """A real ``kill -9`` of ``nnkit run`` in a subprocess, then ``nnkit run --resume``."""
+    arguments = [a for o in [*DETERMINISTIC, "training.epochs=40"] for a in ("-o", o)]
+    assert main(["run", str(tiny_config), "--quiet", "--logdir", str(tmp_path / "full"),
+                 *arguments]) == 0
+    command = [sys.executable, "-m", "nnkit.cli", "run", str(tiny_config), "--quiet",
+               "--logdir", str(tmp_path / "killed"), *arguments]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            found = list((tmp_path / "killed").glob("tiny/*/checkpoints/epoch-0003.npz"))
+            if found:
+                break
+            time.sleep(0.01)
+        assert process.poll() is None, "the run ended before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    (killed,) = (tmp_path / "killed" / "tiny").iterdir()
+    assert not (killed / "metrics.json").exists(), "kill -9 leaves no chance to write it"
+    done = load_latest(killed).epochs_done
+    assert 3 <= done < 40
+    assert main(["run", "--resume", str(killed), "--quiet"]) == 0
+    (full,) = (tmp_path / "full" / "tiny").iterdir()
+    _assert_same_end(full, killed)
+    for tag, steps in _events(killed).items():
+        assert len(steps) == len(set(steps)), f"{tag}: a step logged twice"
+
+
+def test_early_stopping_state_survives_a_resume(tiny_config, stop_at):
+    settings = [*DETERMINISTIC, "training.epochs=30", "optimizer.learning_rate=0.2",
+                "training.early_stopping={monitor: val_loss, patience: 2}"]
+    full = run(load_config(tiny_config, settings), verbose=0)
+    epochs, steps = full.metrics["epochs_run"], full.metrics["steps_per_epoch"]
+    assert 3 < epochs < 30, "the setting must stop early for this test to mean something"
+    restore = stop_at(steps * (epochs - 1) + 2)  # in the epoch that stops
+    with pytest.raises(KeyboardInterrupt):
+        run(load_config(tiny_config, settings), verbose=0)
+    restore()
+    (killed,) = [d for d in full.run_dir.parent.iterdir() if d != full.run_dir]
+    resume(killed, verbose=0)
+    _assert_same_end(full.run_dir, killed)
+
+
+def meta_steps(run_dir: Path) -> int:
+    return json.loads((run_dir / "metrics.json").read_text())["steps_per_epoch"]
+
+
+def test_checkpoints_every_n_epochs_keep_the_newest(tiny_config):
+    config = load_config(tiny_config, ["training.epochs=7",
+                                       "training.checkpoint={every_n_epochs: 3, keep: 2}"])
+    run_dir = run(config, verbose=0).run_dir
+    assert [p.name for p in checkpoints(run_dir)] == ["epoch-0006.npz", "epoch-0007.npz"]
+    meta = load_latest(run_dir).meta
+    assert meta["epochs_done"] == 7 and meta["step"] == 7 * meta_steps(run_dir)
+    assert len(meta["history"]["loss"]) == 7
+    off = load_config(tiny_config, ["training.checkpoint.every_n_epochs=0"])
+    assert checkpoints(run(off, verbose=0).run_dir) == []
+
+
+def test_non_finite_weights_are_never_checkpointed(tiny_config, stop_at):
+    stop_at(5 * 2 + 3, poison=True)  # NaN weights in the third epoch (5 steps per epoch)
+    config = load_config(tiny_config, ["training.epochs=5"])
+    with pytest.raises(NonFiniteError, match="variable became NaN or infinite by the end of "
+                                             "epoch 3 .*bias"):
+        run(config, verbose=0)
+    (run_dir,) = (tmp for tmp in Path(config.experiment.log_dir, "tiny").iterdir())
+    checkpoint = load_latest(run_dir)
+    assert checkpoint.epochs_done == 2, "the last finite checkpoint is kept"
+    assert all(np.all(np.isfinite(a)) for a in checkpoint.arrays.values()
+               if np.issubdtype(a.dtype, np.floating))
+
+
+def test_resume_without_a_checkpoint_starts_over(tiny_config, stop_at):
+    full = run(load_config(tiny_config, DETERMINISTIC), verbose=0).run_dir
+    restore = stop_at(4)  # in the first epoch, before any checkpoint
+    with pytest.raises(KeyboardInterrupt):
+        run(load_config(tiny_config, DETERMINISTIC), verbose=0)
+    restore()
+    (killed,) = [d for d in full.parent.iterdir() if d != full]
+    assert load_latest(killed) is None
+    resume(killed, verbose=0)
+    _assert_same_end(full, killed)
+    assert all(len(s) == len(set(s)) for s in _events(killed).values())
+
+
+def test_resume_command_line_errors(tiny_config, tmp_path, capsys):
+    run_dir = run(load_config(tiny_config, ["training.epochs=1"]), verbose=0).run_dir
+    assert main(["run", "--resume", str(run_dir)]) == 0
+    assert "already completed" in capsys.readouterr().out
+    assert main(["run", "--resume", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"{tmp_path}: not a run folder (it has no config.yaml)"
+    assert main(["run", str(tiny_config), "--resume", str(run_dir)]) == 2
+    assert "give no CONFIG" in capsys.readouterr().err
+    assert main(["run"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_a_checkpoint_that_does_not_fit_the_config_is_refused(tiny_config, stop_at, capsys):
+    stop_at(8)  # in the second epoch
+    with pytest.raises(KeyboardInterrupt):
+        run(load_config(tiny_config, ["training.epochs=3"]), verbose=0)
+    (run_dir,) = Path(load_config(tiny_config).experiment.log_dir, "tiny").iterdir()
+    config = run_dir / "config.yaml"
+    config.write_text(config.read_text().replace("units: 8", "units: 9"))
+    assert main(["run", "--resume", str(run_dir), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"{run_dir}: checkpoints/epoch-0001.npz: its model variables do not "
+                          "match the model built from the run's config.yaml"), err
+
+
+def _write_events(path: Path, events: list[tuple[str, int]]) -> None:
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        writer.write(event_pb2.Event(file_version="brain.Event:2").SerializeToString())
+        for tag, step in events:
+            event = event_pb2.Event(step=step)
+            event.summary.value.add(tag=tag).simple_value = 1.0
+            writer.write(event.SerializeToString())
+
+
+def test_truncation_reads_each_tag_by_what_its_step_means(tmp_path):
+    (tmp_path / "train").mkdir()
+    path = tmp_path / "train" / "events.out.tfevents.1.host.1.0.v2"
+    _write_events(path, [("epoch_loss", 0), ("epoch_loss", 1), ("epoch_loss", 2),
+                         ("gradient_flow", 2), ("grad_norm/global", 13), ("grad_norm/global", 14),
+                         ("evaluation_loss_vs_iterations", 14), ("evaluation_loss_vs_iterations", 21),
+                         ("grad_norm/global", 15)])
+    with open(path, "ab") as file:
+        file.write(b"\x10\x00\x00")  # a record cut short by kill -9
+    assert truncate_events(tmp_path, epochs_done=2, step=14) == 5
+    assert {t: sorted(s) for t, s in _events(tmp_path).items()} == {
+        "train/epoch_loss": [0, 1], "train/grad_norm/global": [13],
+        "train/evaluation_loss_vs_iterations": [14]}
+    assert truncate_events(tmp_path, epochs_done=2, step=14) == 0, "nothing left to drop"
+    assert [p.name for p in (tmp_path / "train").iterdir()] == [path.name]
