@@ -107,7 +107,10 @@ def command_run(args) -> int:
     for finding in result.metrics.get("diagnosis") or []:
         print(f"diagnosis: {finding['kind']} at {finding['layer']} (step {finding['step']}): "
               f"{finding['message']}. Try: {finding['remedy']}")
-    print(f"run: {result.run_dir}")
+    if result.kept:
+        print(f"run: {result.run_dir}")
+    else:
+        print("run: none here (a multi_worker worker; the chief keeps the run folder)")
     return EXIT_OK if result.metrics["status"] == "completed" else EXIT_FAILED
 
 

@@ -48,6 +48,24 @@ class Training(Section):
     checkpoint: Checkpoint = Field(default_factory=Checkpoint,
                                    description="for nnkit run --resume (see README)")
     jit_compile: bool = Field(False, description="compile the train step with XLA")
+    distribute: Literal["none", "mirrored", "multi_worker"] = Field(
+        "none", description="none: one device; mirrored: every GPU of this machine (or "
+                            "training.devices); multi_worker: the machines of TF_CONFIG")
+    devices: list[str] | None = Field(
+        None, description="mirrored: the devices, e.g. [GPU:0, GPU:1] (default: every GPU, "
+                          "else every CPU device)")
+    logical_cpus: NonNegativeInt = Field(
+        0, description="split the CPU into N logical devices (try mirrored without GPUs; 0: "
+                       "no split)")
+
+    @model_validator(mode="after")
+    def _devices_need_mirrored(self):
+        if self.devices is not None and self.distribute != "mirrored":
+            raise FieldError("devices", "devices are for distribute: mirrored; "
+                                        f"distribute is '{self.distribute}'")
+        if self.devices is not None and not self.devices:
+            raise FieldError("devices", "expected at least one device, e.g. [GPU:0, GPU:1]")
+        return self
 
 
 class Logging(Section):
@@ -142,6 +160,11 @@ class ExperimentConfig(Section):
     def _resolve(self):
         if self.data.seed is None:
             self.data.seed = self.experiment.seed
+        if self.training.distribute != "none" and getattr(self.optimizer, "lookahead", False):
+            raise FieldError(("optimizer", "lookahead"),
+                             "the look-ahead form of NAG moves the weights inside the step and "
+                             "cannot run under training.distribute; use lookahead: false (the "
+                             "same trajectory, see the notes) or distribute: none")
         stopping = self.training.early_stopping
         if stopping and stopping.monitor.startswith("val_") and self.data.validation_split == 0:
             raise FieldError(("training", "early_stopping", "monitor"),

@@ -12,6 +12,7 @@ import numpy as np
 
 from nnkit import data, losses, metrics, models, optimizers
 from nnkit.data import batches
+from nnkit.training import distribute
 from nnkit.config import ExperimentConfig
 
 
@@ -26,6 +27,7 @@ class Experiment:
     network: keras.Model
     loss_name: str
     metric_names: list[str]
+    strategy: object = None  # tf.distribute.Strategy, or None for one device
 
     @property
     def batch_size(self) -> int:
@@ -79,7 +81,14 @@ def seed_everything(config: ExperimentConfig) -> None:
 
 
 def build_experiment(config: ExperimentConfig) -> Experiment:
-    """Load the data and build the network; raise ExperimentError/DataError on bad input."""
+    """Load the data and build the network; raise ExperimentError/DataError on bad input.
+
+    The distribution strategy comes first: it must exist before any TensorFlow op runs.
+    """
+    try:
+        strategy = distribute.strategy_for(config.training)
+    except distribute.DistributeError as error:
+        raise ExperimentError(str(error)) from None
     seed_everything(config)
     dataset = data.load(config.data)
     loss_name = losses.resolve_name(config.loss if isinstance(config.loss, str)
@@ -89,17 +98,21 @@ def build_experiment(config: ExperimentConfig) -> Experiment:
             f"loss: '{loss_name}' does not fit the {dataset.task} task of dataset "
             f"'{dataset.name}'; use one of {', '.join(losses.losses_for(dataset.task))}")
     try:
-        network = models.build(config.model, dataset, loss_name)
+        with distribute.scope(strategy):
+            network = models.build(config.model, dataset, loss_name)
     except ValueError as error:
         raise ExperimentError(str(error)) from None
     return Experiment(config, dataset, network, loss_name,
-                      metrics.resolve(config.metrics, dataset.task))
+                      metrics.resolve(config.metrics, dataset.task), strategy)
 
 
 def compile_model(experiment: Experiment, model: keras.Model) -> None:
     """Compile ``model`` with the experiment's optimizer, loss and metrics."""
     config = experiment.config
-    model.compile(optimizer=optimizers.build(config.optimizer),
-                  loss=losses.build(config.loss, experiment.dataset.task),
-                  metrics=[metrics.build(m) for m in experiment.metric_names],
-                  jit_compile=config.training.jit_compile)
+    with distribute.scope(experiment.strategy):
+        model.compile(optimizer=optimizers.build(config.optimizer),
+                      loss=losses.build(config.loss, experiment.dataset.task),
+                      metrics=[metrics.build(m) for m in experiment.metric_names],
+                      jit_compile=config.training.jit_compile)
+    if experiment.strategy is not None:
+        distribute.reduce_in_the_step(model.optimizer)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from nnkit.training import distribute
+
 
 class TrainingModel(keras.Model):
     """A functional model whose training step is written out on ``tf.GradientTape``.
@@ -16,6 +18,8 @@ class TrainingModel(keras.Model):
       (:meth:`instrument`), the gradients the step already has, the weights before and after
       the update, and the activations of the same forward pass are handed to it inside the
       compiled function;
+    * ``tf.distribute``: the replicas' gradients are summed once, here, so the recorder sees
+      the gradient of the global batch (see :mod:`nnkit.training.distribute`);
     * Nesterov's look-ahead form: with an optimizer whose ``lookahead`` is set (``NAG``), the
       weights are moved to W - βV before the forward pass and back before the update, so the
       gradient is ∇L(W - βV) exactly as the notes define it.
@@ -37,6 +41,12 @@ class TrainingModel(keras.Model):
             return -1
         return int(self._nonfinite_step.numpy())
 
+    def watch_nonfinite(self) -> None:
+        """Create the variable the step marks its first non-finite step in (before ``fit``,
+        outside any distribution scope: only the first replica of each worker writes it)."""
+        if self._nonfinite_step is None:
+            self._nonfinite_step = tf.Variable(-1, dtype=tf.int64, trainable=False)
+
     def _check_finite(self, step, gradients) -> None:
         """Remember the first step whose gradients hold a NaN or an Inf (one pass over them).
 
@@ -46,7 +56,7 @@ class TrainingModel(keras.Model):
             return
         if self._nonfinite_step is None:
             with tf.init_scope():
-                self._nonfinite_step = tf.Variable(-1, dtype=tf.int64, trainable=False)
+                self.watch_nonfinite()
         total = tf.add_n([tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients])
         first = tf.logical_and(tf.logical_not(tf.math.is_finite(total)),
                                self._nonfinite_step < 0)
@@ -79,18 +89,21 @@ class TrainingModel(keras.Model):
             y_pred, activations = self._forward(x)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                      training=True)
-        gradients = tape.gradient(loss, variables)
+        gradients = distribute.all_reduce_sum(tape.gradient(loss, variables))
         if lookahead:
             self.optimizer.from_lookahead(variables)
         step = tf.identity(self.optimizer.iterations)  # read now: apply increments it
-        before = self.recorder.snapshot(step, variables) if self.recorder else None
-        learning_rate = self.optimizer.learning_rate if self.recorder is not None else None
-        self.optimizer.apply(gradients, variables)
-        if self.recorder is not None:
-            self.recorder.record(step, gradients, variables, before, activations, learning_rate)
-        self._check_finite(step, gradients)
+        records = distribute.records_here()
+        recorder = self.recorder if records else None
+        before = recorder.snapshot(step, variables) if recorder else None
+        learning_rate = self.optimizer.learning_rate if recorder is not None else None
+        self.optimizer.apply(gradients, variables)  # reduce_in_the_step: no second all-reduce
+        if recorder is not None:
+            recorder.record(step, gradients, variables, before, activations, learning_rate)
+        if records:
+            self._check_finite(step, gradients)
         batch_size = tf.shape(tf.nest.flatten(x)[0])[0]
         for metric in self.metrics:
             if metric.name == "loss":
-                metric.update_state(loss, sample_weight=batch_size)
+                metric.update_state(distribute.unscaled(loss), sample_weight=batch_size)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ import keras
 
 from nnkit import instrument
 from nnkit.config import ExperimentConfig, dump, load_config
+from nnkit.training import distribute
 from nnkit.training.build import Experiment, build_experiment, compile_model
 from nnkit.training.checkpoint import Checkpoint, Checkpointer, load_latest
 from nnkit.training.early_stopping import EarlyStopping
@@ -35,6 +37,7 @@ class RunResult:
     run_dir: Path
     metrics: dict
     model: keras.Model
+    kept: bool = True  # False on a multi_worker worker: its folder was temporary
 
 
 @dataclass
@@ -69,6 +72,7 @@ def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: 
         callbacks.append(EarlyStopping(
             monitor=stopping.monitor, min_delta=stopping.min_delta, patience=stopping.patience,
             mode=stopping.mode, restore_best_weights=stopping.restore_best))
+    model.watch_nonfinite()
     guard = NonFiniteGuard()
     callbacks.append(guard)
     checkpointer = None
@@ -107,7 +111,8 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
     config, dataset = experiment.config, experiment.dataset
     write_atomic(run_dir / "config.yaml", dump(config))
     network = experiment.network
-    model = TrainingModel(network.inputs, network.outputs, name=network.name)
+    with distribute.scope(experiment.strategy):
+        model = TrainingModel(network.inputs, network.outputs, name=network.name)
     compile_model(experiment, model)
     parts = training_callbacks(config, model, run_dir, resume_from)
     if verbose == "auto":
@@ -133,6 +138,7 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
             "steps_per_epoch": experiment.steps_per_epoch,
             "wall_time_s": round(parts.checkpointer.wall_time_s, 3),
             "parameters": int(network.count_params()),
+            "replicas": experiment.strategy.num_replicas_in_sync if experiment.strategy else 1,
             **_evaluate(experiment, model),
             "diagnosis": None if findings is None else [f.to_dict() for f in findings],
             "history": history,
@@ -151,8 +157,18 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
 
 def run(config: ExperimentConfig, log_dir: str | None = None,
         verbose: int | str = "auto") -> RunResult:
-    """Build, create a new run folder, train. Bad input fails before the folder exists."""
+    """Build, create a new run folder, train. Bad input fails before the folder exists.
+
+    Under ``distribute: multi_worker`` only the chief keeps a run folder; the other workers
+    train in a temporary folder that is removed at the end (they hold the same weights).
+    """
     experiment = build_experiment(config)
+    if config.training.distribute == "multi_worker" and not distribute.is_chief():
+        kind, index = distribute.task()
+        with tempfile.TemporaryDirectory(prefix=f"nnkit-{kind}{index}-") as scratch:
+            result = train(experiment, Path(scratch), verbose)
+        result.kept = False
+        return result
     run_dir = create_run_dir(log_dir or config.experiment.log_dir, config.experiment.name)
     return train(experiment, run_dir, verbose)
 
@@ -177,6 +193,9 @@ def resume(run_dir: str | Path, verbose: int | str = "auto") -> RunResult:
         if status == "completed":
             raise AlreadyCompleted(f"{run_dir}: the run has already completed; nothing to resume")
     config = load_config(config_path)
+    if config.training.distribute == "multi_worker":
+        raise RunDirError("--resume does not support distribute: multi_worker runs yet (every "
+                          "worker would need the chief's checkpoint); start the run again")
     experiment = build_experiment(config)
     checkpoint = load_latest(run_dir)
     if checkpoint is None:

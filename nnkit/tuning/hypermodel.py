@@ -10,6 +10,7 @@ import keras_tuner as kt
 
 from nnkit.config import load_config
 from nnkit.config.search import Parameter
+from nnkit.training import distribute
 from nnkit.training.build import build_experiment, compile_model
 from nnkit.training.model import TrainingModel
 from nnkit.training.run import training_callbacks
@@ -44,7 +45,8 @@ class NnkitHyperModel(kt.HyperModel):
         config = self.config_for(hp)
         self._experiment = build_experiment(config)
         network = self._experiment.network
-        model = TrainingModel(network.inputs, network.outputs, name=network.name)
+        with distribute.scope(self._experiment.strategy):
+            model = TrainingModel(network.inputs, network.outputs, name=network.name)
         compile_model(self._experiment, model)
         return model
 

@@ -1,0 +1,138 @@
+"""``training.distribute``: mirrored on 2 logical CPUs and 2 workers on loopback train like
+one device on the same global batch, and log the same (all-reduced) gradient norms."""
+
+import collections
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+from tensorflow.core.util import event_pb2
+from tensorboard.util import tensor_util
+
+from nnkit.config import load_config
+from nnkit.training import ExperimentError, build_experiment
+
+CONFIG = {
+    "experiment": {"name": "dist", "seed": 3},
+    "data": {"name": "moons", "n_samples": 400},
+    "model": {"depth": 2, "units": 16},
+    "optimizer": {"name": "momentum", "learning_rate": 0.05, "momentum": 0.9},
+    "training": {"epochs": 3, "batch_size": 32},  # even: both replicas get 16
+    "logging": {"histogram_every_n_steps": 5},
+}
+# Replicas add their gradients in another order than one device's reduction: float32
+# round-off (ε ≈ 6e-8) over a few hundred steps of momentum stays far below this.
+RTOL, ATOL = 1e-4, 1e-5
+TIMEOUT = 240
+
+
+def _nnkit_run(config: Path, logdir: Path, *overrides: str, env=None) -> subprocess.Popen:
+    arguments = [a for o in overrides for a in ("-o", o)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnkit.cli", "run", str(config), "--quiet", "--logdir",
+         str(logdir), *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})})
+
+
+def _finish(process: subprocess.Popen) -> str:
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    assert process.returncode == 0, err[-3000:]
+    return out
+
+
+def _run_dir(logdir: Path) -> Path:
+    (run_dir,) = (logdir / "dist").iterdir()
+    return run_dir
+
+
+def _scalars(run_dir: Path) -> dict[str, dict[int, float]]:
+    values = collections.defaultdict(dict)
+    for path in sorted((run_dir / "train").glob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = event_pb2.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.tag.startswith(("grad_norm/", "weight_norm/", "update_ratio/")):
+                    assert event.step not in values[value.tag], f"{value.tag} logged twice"
+                    values[value.tag][event.step] = float(tensor_util.make_ndarray(value.tensor))
+    return values
+
+
+def _assert_same_training(single: Path, distributed: Path) -> None:
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (single, distributed))
+    assert (a["replicas"], b["replicas"]) == (1, 2)
+    for name, values in a["history"].items():
+        np.testing.assert_allclose(b["history"][name], values, rtol=RTOL, atol=ATOL)
+    load = lambda d: keras.saving.load_model(d / "model.keras", safe_mode=True).get_weights()
+    for x, y in zip(load(single), load(distributed), strict=True):
+        np.testing.assert_allclose(y, x, rtol=RTOL, atol=ATOL)
+    logs_a, logs_b = _scalars(single), _scalars(distributed)
+    assert logs_a.keys() == logs_b.keys() and "grad_norm/global" in logs_a
+    for tag, steps in logs_a.items():
+        assert logs_b[tag].keys() == steps.keys(), tag
+        np.testing.assert_allclose([logs_b[tag][s] for s in steps], list(steps.values()),
+                                   rtol=RTOL, atol=1e-7, err_msg=tag)
+
+
+@pytest.fixture(scope="module")
+def config_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("distribute") / "dist.yaml"
+    path.write_text(yaml.safe_dump(CONFIG))
+    return path
+
+
+@pytest.fixture(scope="module")
+def single_and_mirrored(config_path):
+    """One device and ``mirrored`` over the CPU split in two, run side by side."""
+    root = config_path.parent
+    single = _nnkit_run(config_path, root / "single")
+    mirrored = _nnkit_run(config_path, root / "mirrored", "training.distribute=mirrored",
+                          "training.logical_cpus=2")
+    _finish(single), _finish(mirrored)
+    return _run_dir(root / "single"), _run_dir(root / "mirrored")
+
+
+def test_mirrored_on_two_logical_cpus_matches_one_device(single_and_mirrored):
+    _assert_same_training(*single_and_mirrored)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_workers_on_loopback_match_one_device(single_and_mirrored, config_path):
+    single, _ = single_and_mirrored
+    cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
+    logdir = config_path.parent / "workers"
+    workers = [
+        _nnkit_run(config_path, logdir, "training.distribute=multi_worker",
+                   env={"TF_CONFIG": json.dumps({"cluster": cluster,
+                                                 "task": {"type": "worker", "index": i}})})
+        for i in range(2)]
+    outputs = [_finish(w) for w in workers]
+    assert "run: none here" in outputs[1], "worker 1 keeps no run folder"
+    chief = _run_dir(logdir)
+    assert f"run: {chief}" in outputs[0]
+    _assert_same_training(single, chief)
+
+
+def test_splitting_the_cpu_after_tensorflow_started_is_a_clear_error(tmp_path):
+    tf.constant(1.0)  # TensorFlow has started in this (the test) process
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({**CONFIG, "training": {"logical_cpus": 3}}))
+    with pytest.raises(ExperimentError, match="training.logical_cpus: TensorFlow has already "
+                                              "started in this process"):
+        build_experiment(load_config(path))
