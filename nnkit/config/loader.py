@@ -78,13 +78,14 @@ def _load_with_extends(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, L
     if parent is None:
         return data, locations
     where = locations.get(("extends",), str(path))
-    if not isinstance(parent, str):
+    if not isinstance(parent, str) or not parent.strip():
         raise ConfigError([f"{where}: extends: expected a file name, got {parent!r}"])
     parent_path = (path.parent / parent).resolve()
     if parent_path in seen or parent_path == path.resolve():
         raise ConfigError([f"{where}: extends: '{parent}' extends itself (a cycle)"])
-    if not parent_path.exists():
-        raise ConfigError([f"{where}: extends: file not found: {parent_path}"])
+    if not parent_path.is_file():
+        what = "is a folder, not a file" if parent_path.is_dir() else "file not found"
+        raise ConfigError([f"{where}: extends: {what}: {parent_path}"])
     base, base_locations = _load_with_extends(parent_path, seen + (path.resolve(),))
     for key in [k for k in base_locations if any(k[:len(o)] == o and len(k) > len(o)
                                                  for o in locations if o)]:
