@@ -99,14 +99,15 @@ class Recorder:
         unlowered_cond(due, lambda: (fn(), tf.constant(True))[1], lambda: tf.constant(False))
 
     def snapshot(self, step, variables):
-        """W before the update, on logging steps only (holding it forces a copy of W)."""
+        """W before the update, all variables in one flat vector, on logging steps only
+        (holding it forces a copy of W; one vector keeps the cond to a single output)."""
         def take():
-            return [tf.reshape(tf.identity(v), [-1]) for v in variables]
+            return tf.concat([tf.reshape(tf.cast(v, tf.float32), [-1]) for v in variables], 0)
 
         if self.every == 1:
-            return take()
+            return [tf.reshape(tf.identity(tf.cast(v, tf.float32)), [-1]) for v in variables]
         return unlowered_cond(tf.equal(step % self.every, 0), take,
-                              lambda: [tf.zeros([0], v.dtype) for v in variables])
+                              lambda: tf.zeros([0], tf.float32))
 
     def record(self, step, gradients, variables, before, activations, learning_rate):
         """Compute and write this step's statistics when they are due."""
@@ -118,17 +119,11 @@ class Recorder:
                            lambda: self._histograms(gradients, variables, activations))
 
     def _scalars(self, step, gradients, variables, before, learning_rate) -> None:
-        grad_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients])
-        weight_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(v, tf.float32)) for v in variables])
-        update_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(tf.reshape(v, [-1]) - b, tf.float32))
-                                    for v, b in zip(variables, before)])
-        squares = tf.matmul(tf.stack([grad_sq, weight_sq, update_sq]), self.membership)
-        layer_grad, layer_weight, layer_update = tf.unstack(tf.sqrt(squares))
-        pool = tf.concat([tf.sqrt(grad_sq), layer_grad, layer_weight,
-                          layer_update / (layer_weight + 1e-12),
-                          tf.stack([tf.sqrt(tf.reduce_sum(grad_sq)),
-                                    tf.cast(learning_rate, tf.float32)])], axis=0)
-        self._scalar_writer.write(tf.gather(pool, self._scalar_index))
+        if not isinstance(before, (list, tuple)):
+            before = tf.split(before, [int(np.prod(v.shape)) for v in variables])
+        values, layer_grad = self._statistics(gradients, variables, before,
+                                              tf.cast(learning_rate, tf.float32))
+        self._scalar_writer.write(values)
         self.flow_sum.assign_add(layer_grad)
         self.flow_count.assign_add(1.0)
         bad = tf.logical_not(tf.math.is_finite(layer_grad))
@@ -136,6 +131,18 @@ class Recorder:
         new = tf.logical_and(tf.reduce_any(bad), self.first_nonfinite[0] < 0)
         self.first_nonfinite.assign(tf.where(new, tf.stack([tf.cast(step, tf.int64), first_bad]),
                                              self.first_nonfinite))
+
+    def _statistics(self, gradients, variables, before, learning_rate):
+        grad_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients])
+        weight_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(v, tf.float32)) for v in variables])
+        update_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.reshape(tf.cast(v, tf.float32), [-1]) - b)
+                                    for v, b in zip(variables, before)])
+        squares = tf.matmul(tf.stack([grad_sq, weight_sq, update_sq]), self.membership)
+        layer_grad, layer_weight, layer_update = tf.unstack(tf.sqrt(squares))
+        pool = tf.concat([tf.sqrt(grad_sq), layer_grad, layer_weight,
+                          layer_update / (layer_weight + 1e-12),
+                          tf.stack([tf.sqrt(tf.reduce_sum(grad_sq)), learning_rate])], axis=0)
+        return tf.gather(pool, self._scalar_index), layer_grad
 
     def _histograms(self, gradients, variables, activations) -> None:
         rows = []

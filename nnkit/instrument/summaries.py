@@ -38,6 +38,7 @@ class BatchWriter:
         shape = tensor_shape_pb2.TensorShapeProto(
             dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=s) for s in (BINS, 3)])
         self._shape = shape.SerializeToString()
+        self._first = None  # metadata goes with a tag's first value only, as TensorBoard needs
 
     def write(self, values) -> None:
         """Write ``values`` at the default writer's step (call under ``writer.as_default``)."""
@@ -55,11 +56,17 @@ class BatchWriter:
                 [tf.fill([n, 1], DT_DOUBLE), tf.fill([n, 1], self._shape),
                  tf.reshape(tf.cast(values, tf.float64), [n, BINS * 3])],
                 ["dtype", "tensor_shape", "double_val"], "tensorflow.TensorProto")
+        if self._first is None:
+            with tf.init_scope():
+                self._first = tf.Variable(True, trainable=False, name="first_write")
+        sizes = tf.where(self._first, tf.ones([n, 3], tf.int32),
+                         tf.tile(tf.constant([[1, 0, 1]], tf.int32), [n, 1]))
         summary_values = tf.io.encode_proto(
-            tf.ones([n, 3], tf.int32),
+            sizes,
             [tf.constant([[t.encode()] for t in self.tags]), tf.fill([n, 1], self._metadata),
              tf.reshape(tensors, [n, 1])],
             ["tag", "metadata", "tensor"], "tensorflow.Summary.Value")
+        self._first.assign(False)
         summary = tf.io.encode_proto(tf.constant([[n]], tf.int32),
                                      [tf.reshape(summary_values, [1, n])], ["value"],
                                      "tensorflow.Summary")

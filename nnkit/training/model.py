@@ -34,8 +34,8 @@ class TrainingModel(keras.Model):
 
     @property
     def nonfinite_step(self) -> int:
-        """The first step whose gradients were not finite, or -1."""
-        if self.recorder is not None and self.recorder.every == 1:
+        """The first step whose gradients were found not finite, or -1."""
+        if self.recorder is not None:
             return int(self.recorder.first_nonfinite.numpy()[0])
         if self._nonfinite_step is None:
             return -1
@@ -50,9 +50,10 @@ class TrainingModel(keras.Model):
     def _check_finite(self, step, gradients) -> None:
         """Remember the first step whose gradients hold a NaN or an Inf (one pass over them).
 
-        Skipped when the recorder already checks every step.
+        Skipped with a recorder: it checks the gradients, layer by layer, on the steps it
+        logs (every step by default), and the guard checks the loss after every step.
         """
-        if self.recorder is not None and self.recorder.every == 1:
+        if self.recorder is not None:
             return
         if self._nonfinite_step is None:
             with tf.init_scope():
@@ -66,7 +67,8 @@ class TrainingModel(keras.Model):
     def instrument(self, recorder) -> None:
         """Attach a recorder; activations of its probed layers come from a probe model."""
         self.recorder = recorder
-        names = {p.name for p in recorder.probed}
+        # activations serve only the histogram-step statistics: no probe without them
+        names = {p.name for p in recorder.probed} if recorder.histogram_every else set()
         probed = [layer.output for layer in self.layers if layer.name in names]
         self._probe = keras.Model(self.inputs, [self.outputs[0], *probed]) if probed else None
 
