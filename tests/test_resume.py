@@ -26,7 +26,8 @@ from nnkit.training.event_log import truncate_events
 # kind of state a checkpoint must carry.
 DETERMINISTIC = ["experiment.deterministic=true", "model.dropout=0.2", "model.batch_norm=after",
                  "optimizer={name: momentum, learning_rate: 0.05, momentum: 0.9}",
-                 "training.epochs=5", "logging.histogram_every_n_steps=4"]
+                 "training.epochs=5", "logging.histogram_every_n_steps=4",
+                 "training.checkpoint.every_seconds=0"]
 run_module = importlib.import_module("nnkit.training.run")  # the name `run` is the function
 TOLERANCE = 1e-6  # the bound; deterministic ops give exact equality in practice
 
@@ -167,7 +168,7 @@ def meta_steps(run_dir: Path) -> int:
 
 def test_checkpoints_every_n_epochs_keep_the_newest(tiny_config):
     config = load_config(tiny_config, ["training.epochs=7",
-                                       "training.checkpoint={every_n_epochs: 3, keep: 2}"])
+                                       "training.checkpoint={every_n_epochs: 3, keep: 2, every_seconds: 0}"])
     run_dir = run(config, verbose=0).run_dir
     assert [p.name for p in checkpoints(run_dir)] == ["epoch-0006.npz", "epoch-0007.npz"]
     meta = load_latest(run_dir).meta
@@ -175,11 +176,15 @@ def test_checkpoints_every_n_epochs_keep_the_newest(tiny_config):
     assert len(meta["history"]["loss"]) == 7
     off = load_config(tiny_config, ["training.checkpoint.every_n_epochs=0"])
     assert checkpoints(run(off, verbose=0).run_dir) == []
+    rare = load_config(tiny_config, ["training.epochs=5",
+                                     "training.checkpoint.every_seconds=3600"])
+    assert [p.name for p in checkpoints(run(rare, verbose=0).run_dir)] == [
+        "epoch-0001.npz", "epoch-0005.npz"], "the first, then nothing for an hour but the last"
 
 
 def test_non_finite_weights_are_never_checkpointed(tiny_config, stop_at):
     stop_at(5 * 2 + 3, poison=True)  # NaN weights in the third epoch (5 steps per epoch)
-    config = load_config(tiny_config, ["training.epochs=5"])
+    config = load_config(tiny_config, ["training.epochs=5", "training.checkpoint.every_seconds=0"])
     with pytest.raises(NonFiniteError, match="variable became NaN or infinite by the end of "
                                              "epoch 3 .*bias"):
         run(config, verbose=0)
@@ -218,7 +223,7 @@ def test_resume_command_line_errors(tiny_config, tmp_path, capsys):
 def test_a_checkpoint_that_does_not_fit_the_config_is_refused(tiny_config, stop_at, capsys):
     stop_at(8)  # in the second epoch
     with pytest.raises(KeyboardInterrupt):
-        run(load_config(tiny_config, ["training.epochs=3"]), verbose=0)
+        run(load_config(tiny_config, ["training.epochs=3"]), verbose=0)  # epoch 1 saved
     (run_dir,) = Path(load_config(tiny_config).experiment.log_dir, "tiny").iterdir()
     config = run_dir / "config.yaml"
     config.write_text(config.read_text().replace("units: 8", "units: 9"))

@@ -118,6 +118,16 @@ def test_gradient_descent_modes_set_steps_per_epoch(tiny_config, mode, steps):
     assert run(config, verbose=0).metrics["steps_per_epoch"] == steps
 
 
+def test_validation_every_n_epochs_and_after_the_last(tiny_config):
+    config = load_config(tiny_config, ["training.epochs=5",
+                                       "training.validation_every_n_epochs=2"])
+    result = run(config, verbose=0)
+    assert len(result.metrics["history"]["val_loss"]) == 3  # epochs 2, 4 and the last, 5
+    events = EventAccumulator(str(result.run_dir / "validation"), size_guidance={"tensors": 0})
+    events.Reload()
+    assert [e.step for e in events.Tensors("epoch_loss")] == [1, 3, 4]
+
+
 def test_early_stopping_stops_and_restores(tiny_config):
     config = load_config(tiny_config, [
         "training.epochs=30", "optimizer.learning_rate=0.5", "optimizer.name=sgd",

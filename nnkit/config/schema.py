@@ -34,6 +34,9 @@ class EarlyStopping(Section):
 class Checkpoint(Section):
     every_n_epochs: NonNegativeInt = Field(
         1, description="write a checkpoint every N epochs and after the last (0: never)")
+    every_seconds: Annotated[float, Field(ge=0)] = Field(
+        30.0, description="... but at most once every this many seconds, except after the "
+                          "last epoch (0: no limit)")
     keep: PositiveInt = Field(2, description="keep the newest N checkpoints")
 
 
@@ -44,6 +47,8 @@ class Training(Section):
         "minibatch", description="batch: whole training set per step; stochastic: one sample; "
                                  "minibatch: batch_size samples")
     shuffle: bool = True
+    validation_every_n_epochs: PositiveInt = Field(
+        1, description="evaluate the validation split every N epochs (and after the last)")
     early_stopping: EarlyStopping | None = None
     checkpoint: Checkpoint = Field(default_factory=Checkpoint,
                                    description="for nnkit run --resume (see README)")
@@ -166,6 +171,11 @@ class ExperimentConfig(Section):
                              "cannot run under training.distribute; use lookahead: false (the "
                              "same trajectory, see the notes) or distribute: none")
         stopping = self.training.early_stopping
+        if (stopping and stopping.monitor.startswith("val_")
+                and self.training.validation_every_n_epochs != 1):
+            raise FieldError(("training", "validation_every_n_epochs"),
+                             f"early stopping on '{stopping.monitor}' needs the validation "
+                             "loss every epoch; use 1")
         if stopping and stopping.monitor.startswith("val_") and self.data.validation_split == 0:
             raise FieldError(("training", "early_stopping", "monitor"),
                              f"'{stopping.monitor}' needs a validation set, but "

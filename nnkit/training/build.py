@@ -60,8 +60,16 @@ class Experiment:
                 first_epoch=first_epoch, epochs=epochs),
             "steps_per_epoch": self.steps_per_epoch, "initial_epoch": first_epoch,
             "epochs": epochs, "validation_data": validation,
+            "validation_freq": self._validation_epochs(epochs),
             "shuffle": False,  # the batches are shuffled already
         }
+
+    def _validation_epochs(self, epochs: int) -> int | list[int]:
+        """Keras' ``validation_freq``: every N epochs, and always the last (1-based)."""
+        every = self.config.training.validation_every_n_epochs
+        if every == 1:
+            return 1
+        return sorted({*range(every, epochs + 1, every), epochs})
 
     def labels(self, y: np.ndarray) -> np.ndarray:
         """Labels as the loss wants them (one-hot for categorical cross-entropy)."""

@@ -85,18 +85,20 @@ def _stateful(callbacks) -> dict[str, object]:
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Writes a checkpoint every ``every_n_epochs`` epochs (and after the last), keeps the
-    newest ``keep``; with ``resume_from``, restores that checkpoint when training begins.
+    """Writes a checkpoint every ``every_n_epochs`` epochs, at most once every
+    ``every_seconds`` (and always after the last epoch), keeps the newest ``keep``; with ``resume_from``, restores that checkpoint when training begins.
 
     Place it after the callbacks whose state it saves, so that at an epoch's end it sees
     their state after that epoch. ``history`` holds every epoch's logs, restored ones first.
     """
 
     def __init__(self, run_dir: Path, every_n_epochs: int, keep: int, callbacks=(),
-                 guard=None, resume_from: Checkpoint | None = None):
+                 guard=None, resume_from: Checkpoint | None = None, every_seconds: float = 0.0):
         super().__init__()
         self.folder = Path(run_dir) / FOLDER
         self.every, self.keep, self.guard = every_n_epochs, keep, guard
+        self.every_seconds = every_seconds
+        self._last_save = -float("inf")
         self.stateful = _stateful(callbacks)
         self.resume_from = resume_from
         self.history: dict[str, list[float]] = {}
@@ -117,8 +119,12 @@ class Checkpointer(keras.callbacks.Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
         last = epoch + 1 == self.params.get("epochs") or self.model.stop_training
-        if self.every and ((epoch + 1) % self.every == 0 or last):
+        due = (epoch + 1) % self.every == 0 if self.every else False
+        if due and time.monotonic() - self._last_save < self.every_seconds:
+            due = False  # short epochs: a checkpoint every `every_seconds` is enough
+        if self.every and (due or last):
             self.save(epoch + 1)
+            self._last_save = time.monotonic()
 
     def save(self, epochs_done: int) -> Path | None:
         """Write the checkpoint of ``epochs_done`` epochs, unless a value is not finite."""

@@ -79,7 +79,7 @@ def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: 
     if checkpoints:
         saving = config.training.checkpoint
         checkpointer = Checkpointer(run_dir, saving.every_n_epochs, saving.keep, callbacks,
-                                    guard, resume_from)
+                                    guard, resume_from, saving.every_seconds)
         callbacks.append(checkpointer)
     return TrainingCallbacks(callbacks, instrumentation, guard, checkpointer)
 
