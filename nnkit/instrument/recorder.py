@@ -99,8 +99,9 @@ class Recorder:
         unlowered_cond(due, lambda: (fn(), tf.constant(True))[1], lambda: tf.constant(False))
 
     def snapshot(self, step, variables):
-        """W before the update, all variables in one flat vector, on logging steps only
-        (holding it forces a copy of W; one vector keeps the cond to a single output)."""
+        """W before the update (holding it forces a copy of W): every step, one flat copy per
+        variable; every N steps, all variables in one flat vector from a cond with a single
+        output (42 outputs of an If op cost more than the copy), split when logged."""
         def take():
             return tf.concat([tf.reshape(tf.cast(v, tf.float32), [-1]) for v in variables], 0)
 
@@ -133,6 +134,8 @@ class Recorder:
                                              self.first_nonfinite))
 
     def _statistics(self, gradients, variables, before, learning_rate):
+        """(the scalar values in tag order, ‖∇‖ per layer): per-variable squares summed into
+        layers with one matmul by the membership matrix, ‖ΔW‖/‖W‖ per layer."""
         grad_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients])
         weight_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(v, tf.float32)) for v in variables])
         update_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.reshape(tf.cast(v, tf.float32), [-1]) - b)
