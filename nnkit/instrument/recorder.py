@@ -3,8 +3,11 @@
 The training step hands :class:`Recorder` the gradients it already computed (nothing is
 computed twice) and the activations of the same forward pass. Every ``every_n_steps`` it
 writes the scalars, every ``histogram_every_n_steps`` the histograms and activation
-statistics, each kind as one batched summary (:mod:`summaries`). Nothing returns to Python
-per step: the only trip is the callback reading the accumulators once per epoch.
+statistics, each kind as one batched summary (:mod:`summaries`). Which steps record what is
+decided in Python (:meth:`Recorder.due`): the model compiles one step function per kind of
+step (:meth:`~nnkit.training.TrainingModel.make_train_function`), so a step that records
+nothing runs no instrumentation op at all, and no ``tf.cond`` is needed. Nothing returns to
+Python per step: the only trip is the callback reading the accumulators once per epoch.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import numpy as np
 import tensorflow as tf
 
 from nnkit.instrument import statistics as stats
-from nnkit.instrument.cond import unlowered_cond
 from nnkit.instrument.plan import LayerPlan
 from nnkit.instrument.summaries import BatchWriter, histogram
 
@@ -89,39 +91,28 @@ class Recorder:
 
     # --- called inside the training step --------------------------------------------------
 
-    def _when(self, every: int, step, fn) -> None:
-        """Run ``fn`` on steps divisible by ``every``: directly when that is every step,
-        else inside a ``tf.cond`` (whose statistics then cost nothing on other steps)."""
-        if every == 1:
-            fn()
-            return
-        due = tf.equal(step % every, 0)
-        unlowered_cond(due, lambda: (fn(), tf.constant(True))[1], lambda: tf.constant(False))
+    def due(self, step: int) -> tuple[bool, bool]:
+        """(scalars, histograms): what the step numbered ``step`` records (Python ints:
+        the training step picks the compiled function that records just that)."""
+        return (step % self.every == 0,
+                self.histogram_every > 0 and step % self.histogram_every == 0)
 
-    def snapshot(self, step, variables):
-        """W before the update (holding it forces a copy of W): every step, one flat copy per
-        variable; every N steps, all variables in one flat vector from a cond with a single
-        output (42 outputs of an If op cost more than the copy), split when logged."""
-        def take():
-            return tf.concat([tf.reshape(tf.cast(v, tf.float32), [-1]) for v in variables], 0)
+    @staticmethod
+    def snapshot(variables) -> list[tf.Tensor]:
+        """W before the update, one flat copy per variable (for ‖ΔW‖; holding W forces the
+        copy, so it is taken only on steps that log the scalars)."""
+        return [tf.reshape(tf.identity(tf.cast(v, tf.float32)), [-1]) for v in variables]
 
-        if self.every == 1:
-            return [tf.reshape(tf.identity(tf.cast(v, tf.float32)), [-1]) for v in variables]
-        return unlowered_cond(tf.equal(step % self.every, 0), take,
-                              lambda: tf.zeros([0], tf.float32))
-
-    def record(self, step, gradients, variables, before, activations, learning_rate):
-        """Compute and write this step's statistics when they are due."""
+    def record(self, step, gradients, variables, before, activations, learning_rate,
+               scalars: bool = True, histograms: bool = True) -> None:
+        """Compute and write this step's scalars and/or histograms (decided when traced)."""
         with self.writer.as_default(step=step):
-            self._when(self.every, step,
-                       lambda: self._scalars(step, gradients, variables, before, learning_rate))
-            if self.histogram_every > 0:
-                self._when(self.histogram_every, step,
-                           lambda: self._histograms(gradients, variables, activations))
+            if scalars:
+                self._scalars(step, gradients, variables, before, learning_rate)
+            if histograms and self.histogram_every > 0:
+                self._histograms(gradients, variables, activations)
 
     def _scalars(self, step, gradients, variables, before, learning_rate) -> None:
-        if not isinstance(before, (list, tuple)):
-            before = tf.split(before, [int(np.prod(v.shape)) for v in variables])
         values, layer_grad = self._statistics(gradients, variables, before,
                                               tf.cast(learning_rate, tf.float32))
         self._scalar_writer.write(values)

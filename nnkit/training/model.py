@@ -72,14 +72,41 @@ class TrainingModel(keras.Model):
         probed = [layer.output for layer in self.layers if layer.name in names]
         self._probe = keras.Model(self.inputs, [self.outputs[0], *probed]) if probed else None
 
-    def _forward(self, x):
+    def _forward(self, x, probe: bool):
         """(prediction, probed activations) from one forward pass in training mode."""
-        if self._probe is None:
+        if self._probe is None or not probe:
             return self(x, training=True), []
         outputs = self._probe(x, training=True)
         return outputs[0], list(outputs[1:])
 
-    def train_step(self, data):
+    def make_train_function(self, force=False):
+        """One compiled step per kind of step: with a recorder, steps that log scalars,
+        histograms, both or nothing each run their own function, picked in Python by the
+        step number (counted here, read from the optimizer once), so the compiled steps
+        need no ``tf.cond`` and a step that logs nothing runs no instrumentation at all.
+        Each kind is traced the first time it runs."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        if self.recorder is None:
+            return super().make_train_function(force)
+        functions = {}
+        count = {"step": None}
+
+        def train_function(iterator):
+            if count["step"] is None:  # after on_train_begin: a resumed run's step count
+                count["step"] = int(self.optimizer.iterations.numpy())
+            kind = self.recorder.due(count["step"])
+            count["step"] += 1
+            if kind not in functions:
+                functions[kind] = self._make_function(
+                    lambda data, kind=kind: self.train_step(data, *kind))
+            return functions[kind](iterator)
+
+        self.train_function = train_function
+        return train_function
+
+    def train_step(self, data, scalars: bool = True, histograms: bool = True):
+        """One step; with a recorder, ``scalars``/``histograms`` say what it records."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         variables = self.trainable_variables
         lookahead = getattr(self.optimizer, "lookahead", False)
@@ -87,23 +114,26 @@ class TrainingModel(keras.Model):
             if not self.optimizer.built:
                 self.optimizer.build(variables)
             self.optimizer.to_lookahead(variables)
+        histograms = histograms and self.recorder is not None and self.recorder.histogram_every > 0
         with tf.GradientTape() as tape:
-            y_pred, activations = self._forward(x)
+            y_pred, activations = self._forward(x, probe=histograms)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                      training=True)
         gradients = distribute.all_reduce_sum(tape.gradient(loss, variables))
         if lookahead:
             self.optimizer.from_lookahead(variables)
-        step = tf.identity(self.optimizer.iterations)  # read now: apply increments it
         records = distribute.records_here()
-        recorder = self.recorder if records else None
-        before = recorder.snapshot(step, variables) if recorder else None
-        learning_rate = self.optimizer.learning_rate if recorder is not None else None
+        recorder = self.recorder if records and (scalars or histograms) else None
+        if recorder is not None:
+            step = tf.identity(self.optimizer.iterations)  # read now: apply increments it
+            before = recorder.snapshot(variables) if scalars else None
+            learning_rate = self.optimizer.learning_rate
         self.optimizer.apply(gradients, variables)  # reduce_in_the_step: no second all-reduce
         if recorder is not None:
-            recorder.record(step, gradients, variables, before, activations, learning_rate)
+            recorder.record(step, gradients, variables, before, activations, learning_rate,
+                            scalars, histograms)
         if records:
-            self._check_finite(step, gradients)
+            self._check_finite(self.optimizer.iterations - 1, gradients)
         batch_size = tf.shape(tf.nest.flatten(x)[0])[0]
         for metric in self.metrics:
             if metric.name == "loss":
