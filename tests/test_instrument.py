@@ -87,6 +87,26 @@ def test_every_n_steps_and_histogram_steps(tmp_path):
     assert sorted(tags["dead_fraction/02_activation_1"]) == [0, 5]
 
 
+def test_scalar_rows_are_written_when_full_and_at_the_epoch_end(tmp_path):
+    """The compiled step stores scalar rows; a full store is written out before the next
+    row, so every step arrives once, with its value, whatever the capacity."""
+    from nnkit.instrument.summaries import ScalarRows
+
+    x = np.random.default_rng(0).normal(size=(44, 3)).astype("float32")
+    model = _known_model()
+    callback = instrument.attach(model, Logging(every_n_steps=1, histogram_every_n_steps=0),
+                                 tmp_path)
+    model.recorder.scalar_rows = ScalarRows(model.recorder.scalar_tags, capacity=4)
+    model.compile(nnkit.optimizers.SGD(0.1), "mse")
+    model.fit(x, np.ones((44, 1)), batch_size=4, epochs=2, verbose=0, callbacks=[callback],
+              shuffle=False)  # 11 steps an epoch: flushes when full and at each epoch's end
+    lr = read_tags(tmp_path / "train")["learning_rate"]
+    assert sorted(lr) == list(range(22))
+    assert all(float(v) == pytest.approx(0.1) for v in lr.values())
+    norms = read_tags(tmp_path / "train")["grad_norm/global"]
+    assert len(set(float(v) for v in norms.values())) > 1, "each step's own value"
+
+
 def test_dead_fraction_on_constructed_cases():
     out = tf.constant([[0.0, 1.0, -2.0], [0.0, 0.0, -1.0], [0.0, 3.0, -0.5]])
     assert float(statistics.dead_fraction(out)) == pytest.approx(2 / 3)

@@ -43,6 +43,8 @@ class InstrumentationCallback(keras.callbacks.Callback):
                 str(self.log_dir / "train"), max_queue=10_000, flush_millis=30_000)
 
     def on_epoch_end(self, epoch, logs=None):
+        self.recorder.flush()
+        self.recorder.writer.flush()  # on disk before the epoch's checkpoint
         flow = self.recorder.take_epoch_flow()
         if flow is None:
             return
@@ -70,6 +72,7 @@ class InstrumentationCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         recorder = self.recorder
+        recorder.flush()
         if self._pending_epoch is not None:
             self._log_image(self._pending_epoch)
         step = int(self.model.optimizer.iterations.numpy())

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from nnkit.instrument import statistics as stats
 from nnkit.instrument.plan import LayerPlan
-from nnkit.instrument.summaries import BatchWriter, histogram
+from nnkit.instrument.summaries import BatchWriter, ScalarRows, histogram
 
 
 class Recorder:
@@ -71,7 +71,7 @@ class Recorder:
         tags += ["grad_norm/global", "learning_rate"]
         index += [self.n_variables + 3 * n_layers, self.n_variables + 3 * n_layers + 1]
         self.scalar_tags, self._scalar_index = tags, np.array(index, "int32")
-        self._scalar_writer = BatchWriter(tags)
+        self.scalar_rows = ScalarRows(tags)
 
     def _layout_histograms(self) -> None:
         tags = []
@@ -93,9 +93,19 @@ class Recorder:
 
     def due(self, step: int) -> tuple[bool, bool]:
         """(scalars, histograms): what the step numbered ``step`` records (Python ints:
-        the training step picks the compiled function that records just that)."""
-        return (step % self.every == 0,
-                self.histogram_every > 0 and step % self.histogram_every == 0)
+        the training step picks the compiled function that records just that). A step that
+        logs the scalars takes a row of :class:`ScalarRows`, written out first if full."""
+        scalars = step % self.every == 0
+        if scalars:
+            if self.scalar_rows.pending >= self.scalar_rows.capacity:
+                self.flush()
+            self.scalar_rows.pending += 1
+        return scalars, self.histogram_every > 0 and step % self.histogram_every == 0
+
+    def flush(self) -> None:
+        """Write the stored scalar rows to the event file (from Python)."""
+        if self.writer is not None:
+            self.scalar_rows.flush(self.writer)
 
     @staticmethod
     def snapshot(variables) -> list[tf.Tensor]:
@@ -115,7 +125,7 @@ class Recorder:
     def _scalars(self, step, gradients, variables, before, learning_rate) -> None:
         values, layer_grad = self._statistics(gradients, variables, before,
                                               tf.cast(learning_rate, tf.float32))
-        self._scalar_writer.write(values)
+        self.scalar_rows.append(step, values)
         self.flow_sum.assign_add(layer_grad)
         self.flow_count.assign_add(1.0)
         bad = tf.logical_not(tf.math.is_finite(layer_grad))

@@ -73,6 +73,71 @@ class BatchWriter:
         tf.summary.experimental.write_raw_pb(summary[0])
 
 
+class ScalarRows:
+    """Per-step scalar rows kept in a variable by the compiled step, written in batches.
+
+    :meth:`append` (inside the step: a few scatter ops) stores one step's values and its step
+    number; :meth:`flush` (from Python, once per epoch or when ``capacity`` rows are filled:
+    the caller counts them in ``pending``) encodes all stored rows into one ``Summary`` per
+    step with two vectorised ``encode_proto`` and writes them in a loop of
+    ``write_raw_pb`` at their own steps. Encoding and writing thus leave the training step.
+    A tag's first value carries its metadata (TensorBoard reads it from there).
+    """
+
+    def __init__(self, tags: list[str], capacity: int = 256):
+        self.tags, self.capacity, self.pending = list(tags), int(capacity), 0
+        n = max(len(self.tags), 1)
+        self.rows = tf.Variable(tf.zeros([self.capacity, n]), trainable=False, name="rows")
+        self.steps = tf.Variable(tf.zeros([self.capacity], tf.int64), trainable=False,
+                                 name="row_steps")
+        self.filled = tf.Variable(0, trainable=False, name="rows_filled")
+        self._metadata = scalar_metadata.create_summary_metadata(
+            display_name="", description="").SerializeToString()
+        self._tag_column = tf.constant([[t.encode()] for t in self.tags] or [[b""]])
+        self._first = True
+        self._write = tf.function(self._write_rows, input_signature=[
+            tf.TensorSpec([None, n], tf.float32), tf.TensorSpec([None], tf.int64),
+            tf.TensorSpec([], tf.bool)])
+
+    def append(self, step, values) -> None:
+        """Store one step's values (call inside the compiled step)."""
+        if not self.tags:
+            return
+        index = self.filled.read_value()[None, None]
+        self.rows.scatter_nd_update(index, tf.cast(values, tf.float32)[None])
+        self.steps.scatter_nd_update(index, tf.cast(step, tf.int64)[None])
+        self.filled.assign_add(1)
+
+    def flush(self, writer) -> None:
+        """Write the stored rows with ``writer`` and empty the store (eager)."""
+        filled = int(self.filled.numpy())
+        if filled:
+            with writer.as_default():
+                self._write(self.rows[:filled], self.steps[:filled], tf.constant(self._first))
+            self._first = False
+        self.filled.assign(0)
+        self.pending = 0
+
+    def _write_rows(self, rows, steps, first):
+        n, k = len(self.tags), tf.shape(rows)[0]
+        count = k * n
+        tensors = tf.io.encode_proto(
+            tf.ones([count, 2], tf.int32),
+            [tf.fill([count, 1], DT_FLOAT), tf.reshape(rows, [count, 1])],
+            ["dtype", "float_val"], "tensorflow.TensorProto")
+        with_metadata = tf.logical_and(first, tf.range(count) < n)  # the first row only
+        sizes = tf.stack([tf.ones([count], tf.int32), tf.cast(with_metadata, tf.int32),
+                          tf.ones([count], tf.int32)], axis=1)
+        values = tf.io.encode_proto(
+            sizes, [tf.tile(self._tag_column, [k, 1]), tf.fill([count, 1], self._metadata),
+                    tf.reshape(tensors, [count, 1])],
+            ["tag", "metadata", "tensor"], "tensorflow.Summary.Value")
+        summaries = tf.io.encode_proto(tf.fill([k, 1], n), [tf.reshape(values, [k, n])],
+                                       ["value"], "tensorflow.Summary")
+        for i in tf.range(k):
+            tf.summary.experimental.write_raw_pb(summaries[i], step=steps[i])
+
+
 def histogram(values) -> tf.Tensor:
     """TensorBoard's histogram format: rows of (left edge, right edge, count).
 
