@@ -84,11 +84,15 @@ class TrainingModel(keras.Model):
         histograms, both or nothing each run their own function, picked in Python by the
         step number (counted here, read from the optimizer once), so the compiled steps
         need no ``tf.cond`` and a step that logs nothing runs no instrumentation at all.
-        Each kind is traced the first time it runs."""
+        Each kind is traced the first time it runs, by Keras' own ``_make_function`` (the
+        TensorFlow trainer's: ``tf.distribute`` and ``jit_compile`` work as in Keras)."""
         if self.train_function is not None and not force:
             return self.train_function
         if self.recorder is None:
             return super().make_train_function(force)
+        if self.steps_per_execution != 1:
+            raise ValueError("per-layer instrumentation counts steps one call at a time: "
+                             "compile with steps_per_execution=1")
         functions = {}
         count = {"step": None}
 
