@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from nnkit.instrument import statistics as stats
 from nnkit.instrument.plan import LayerPlan
-from nnkit.instrument.summaries import BatchWriter, ScalarRows, histogram
+from nnkit.instrument.summaries import HistogramWriter, ScalarRows, histogram
 
 
 class Recorder:
@@ -86,8 +86,8 @@ class Recorder:
                 scalars.append(f"dead_fraction/{plan.key}")
         self.histogram_scalar_tags = scalars + [f"distinct_units/{p.key}"
                                                 for p in self.with_kernel]
-        self._histogram_writer = BatchWriter(self.histogram_tags, "histograms")
-        self._histogram_scalar_writer = BatchWriter(self.histogram_scalar_tags)
+        self._histogram_writer = HistogramWriter(self.histogram_tags)
+        self.histogram_scalar_rows = ScalarRows(self.histogram_scalar_tags)
 
     # --- called inside the training step --------------------------------------------------
 
@@ -95,17 +95,20 @@ class Recorder:
         """(scalars, histograms): what the step numbered ``step`` records (Python ints:
         the training step picks the compiled function that records just that). A step that
         logs the scalars takes a row of :class:`ScalarRows`, written out first if full."""
-        scalars = step % self.every == 0
-        if scalars:
-            if self.scalar_rows.pending >= self.scalar_rows.capacity:
-                self.flush()
-            self.scalar_rows.pending += 1
-        return scalars, self.histogram_every > 0 and step % self.histogram_every == 0
+        kind = (step % self.every == 0,
+                self.histogram_every > 0 and step % self.histogram_every == 0)
+        for due, rows in zip(kind, (self.scalar_rows, self.histogram_scalar_rows)):
+            if due:
+                if rows.pending >= rows.capacity:
+                    self.flush()
+                rows.pending += 1
+        return kind
 
     def flush(self) -> None:
         """Write the stored scalar rows to the event file (from Python)."""
         if self.writer is not None:
             self.scalar_rows.flush(self.writer)
+            self.histogram_scalar_rows.flush(self.writer)
 
     @staticmethod
     def snapshot(variables) -> list[tf.Tensor]:
@@ -120,7 +123,7 @@ class Recorder:
             if scalars:
                 self._scalars(step, gradients, variables, before, learning_rate)
             if histograms and self.histogram_every > 0:
-                self._histograms(gradients, variables, activations)
+                self._histograms(step, gradients, variables, activations)
 
     def _scalars(self, step, gradients, variables, before, learning_rate) -> None:
         values, layer_grad = self._statistics(gradients, variables, before,
@@ -148,7 +151,7 @@ class Recorder:
                           tf.stack([tf.sqrt(tf.reduce_sum(grad_sq)), learning_rate])], axis=0)
         return tf.gather(pool, self._scalar_index), layer_grad
 
-    def _histograms(self, gradients, variables, activations) -> None:
+    def _histograms(self, step, gradients, variables, activations) -> None:
         rows = []
         for plan in self.with_variables:
             for _, i in plan.variables:
@@ -170,7 +173,7 @@ class Recorder:
             self.distinct.assign(tf.stack(distinct))
         values += [tf.cast(count, tf.float32) for count in distinct]
         if values:
-            self._histogram_scalar_writer.write(tf.stack(values))
+            self.histogram_scalar_rows.append(step, tf.stack(values))
 
     # --- read from Python, once per epoch ---------------------------------------------------
 

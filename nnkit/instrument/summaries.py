@@ -1,11 +1,12 @@
 """Batched TensorBoard writes for use inside a compiled step.
 
 One ``tf.summary.scalar`` per tag costs several graph ops per tag and per step; with a
-hundred tags that is most of a small model's step time. :class:`BatchWriter` instead encodes
-all of a step's values of one kind into a single ``Summary`` protocol buffer with
-``tf.io.encode_proto`` (vectorised over the tags) and writes it with one
-``write_raw_pb``: TensorBoard reads each value under its own tag, exactly as if written
-one by one.
+hundred tags that is most of a small model's step time. Here all of a step's values of one
+kind go into a single ``Summary`` protocol buffer, encoded with ``tf.io.encode_proto``
+(vectorised over the tags) and written with one ``write_raw_pb``: TensorBoard reads each
+value under its own tag, exactly as if written one by one. Scalars (:class:`ScalarRows`) are
+only stored by the step and encoded in batches from Python; histograms, rare,
+(:class:`HistogramWriter`) are written from the step.
 """
 
 from __future__ import annotations
@@ -22,40 +23,32 @@ _LEFT = np.arange(BINS, dtype="float32") / BINS
 _RIGHT = np.arange(1, BINS + 1, dtype="float32") / BINS
 
 
-class BatchWriter:
-    """Writes one value per tag for a fixed list of tags, in a single summary.
+class HistogramWriter:
+    """Writes one histogram per tag for a fixed list of tags, in a single summary.
 
-    Args:
-        tags: the tags, in the order of the values given to :meth:`write`.
-        kind: ``scalars`` (values of shape [n]) or ``histograms`` (values [n, BINS, 3]).
+    ``values`` of shape [n, BINS, 3] (rows of :func:`histogram`), written at the default
+    writer's step. A tag's first value carries its metadata (TensorBoard reads it there).
     """
 
-    def __init__(self, tags: list[str], kind: str = "scalars"):
-        self.tags, self.kind = list(tags), kind
-        metadata = (scalar_metadata if kind == "scalars" else histogram_metadata)
-        self._metadata = metadata.create_summary_metadata(
+    def __init__(self, tags: list[str]):
+        self.tags = list(tags)
+        self._metadata = histogram_metadata.create_summary_metadata(
             display_name="", description="").SerializeToString()
         shape = tensor_shape_pb2.TensorShapeProto(
             dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=s) for s in (BINS, 3)])
         self._shape = shape.SerializeToString()
-        self._first = None  # metadata goes with a tag's first value only, as TensorBoard needs
+        self._first = None
 
     def write(self, values) -> None:
-        """Write ``values`` at the default writer's step (call under ``writer.as_default``)."""
+        """Write ``values`` (call inside the step, under ``writer.as_default``)."""
         n = len(self.tags)
         if n == 0:
             return
-        if self.kind == "scalars":
-            tensors = tf.io.encode_proto(
-                tf.ones([n, 2], tf.int32),
-                [tf.fill([n, 1], DT_FLOAT), tf.reshape(tf.cast(values, tf.float32), [n, 1])],
-                ["dtype", "float_val"], "tensorflow.TensorProto")
-        else:
-            tensors = tf.io.encode_proto(
-                tf.constant([[1, 1, BINS * 3]] * n, tf.int32),
-                [tf.fill([n, 1], DT_DOUBLE), tf.fill([n, 1], self._shape),
-                 tf.reshape(tf.cast(values, tf.float64), [n, BINS * 3])],
-                ["dtype", "tensor_shape", "double_val"], "tensorflow.TensorProto")
+        tensors = tf.io.encode_proto(
+            tf.constant([[1, 1, BINS * 3]] * n, tf.int32),
+            [tf.fill([n, 1], DT_DOUBLE), tf.fill([n, 1], self._shape),
+             tf.reshape(tf.cast(values, tf.float64), [n, BINS * 3])],
+            ["dtype", "tensor_shape", "double_val"], "tensorflow.TensorProto")
         if self._first is None:
             with tf.init_scope():
                 self._first = tf.Variable(True, trainable=False, name="first_write")
