@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
-from tensorflow.core.util import event_pb2
 from tensorboard.util import tensor_util
 
+from event_files import summary_values
 from nnkit.config import load_config
 from nnkit.training import ExperimentError, build_experiment
 
@@ -59,13 +59,10 @@ def _run_dir(logdir: Path) -> Path:
 
 def _scalars(run_dir: Path) -> dict[str, dict[int, float]]:
     values = collections.defaultdict(dict)
-    for path in sorted((run_dir / "train").glob("events.out.tfevents.*")):
-        for record in tf.data.TFRecordDataset(str(path)):
-            event = event_pb2.Event.FromString(record.numpy())
-            for value in event.summary.value:
-                if value.tag.startswith(("grad_norm/", "weight_norm/", "update_ratio/")):
-                    assert event.step not in values[value.tag], f"{value.tag} logged twice"
-                    values[value.tag][event.step] = float(tensor_util.make_ndarray(value.tensor))
+    for _, tag, step, value in summary_values(run_dir / "train", "events.out.tfevents.*"):
+        if tag.startswith(("grad_norm/", "weight_norm/", "update_ratio/")):
+            assert step not in values[tag], f"{tag} logged twice"
+            values[tag][step] = float(tensor_util.make_ndarray(value.tensor))
     return values
 
 

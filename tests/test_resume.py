@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
+from event_files import summary_values
 from nnkit.cli import main
 from nnkit.config import load_config
 from nnkit.training import NonFiniteError, resume, run
@@ -69,11 +70,8 @@ def stop_at(monkeypatch):
 def _events(run_dir: Path) -> dict[str, list[int]]:
     """tag → steps, over every event file of the run."""
     steps = collections.defaultdict(list)
-    for path in sorted(run_dir.rglob("events.out.tfevents.*")):
-        for record in tf.data.TFRecordDataset(str(path)):
-            event = event_pb2.Event.FromString(record.numpy())
-            for value in event.summary.value:
-                steps[f"{path.parent.name}/{value.tag}"].append(event.step)
+    for folder, tag, step, _ in summary_values(run_dir):
+        steps[f"{folder}/{tag}"].append(step)
     return steps
 
 

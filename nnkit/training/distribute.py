@@ -85,17 +85,20 @@ def scope(strategy: tf.distribute.Strategy | None):
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
+def _tf_config() -> dict:
+    return json.loads(os.environ.get("TF_CONFIG") or "{}")
+
+
 def task() -> tuple[str, int]:
     """This process's (task type, index) from ``TF_CONFIG``; ("chief", 0) without it."""
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    found = config.get("task") or {}
+    found = _tf_config().get("task") or {}
     return found.get("type", "chief"), int(found.get("index", 0))
 
 
 def is_chief() -> bool:
     """The process that keeps the logs: the chief, or worker 0 when there is no chief."""
     kind, index = task()
-    has_chief = "chief" in (json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster") or {})
+    has_chief = "chief" in (_tf_config().get("cluster") or {})
     return kind == "chief" or (kind == "worker" and index == 0 and not has_chief)
 
 

@@ -72,7 +72,8 @@ def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: 
         callbacks.append(EarlyStopping(
             monitor=stopping.monitor, min_delta=stopping.min_delta, patience=stopping.patience,
             mode=stopping.mode, restore_best_weights=stopping.restore_best))
-    model.watch_nonfinite()
+    if instrumentation is None:  # else the recorder checks the gradients
+        model.watch_nonfinite()
     guard = NonFiniteGuard()
     callbacks.append(guard)
     checkpointer = None
