@@ -60,10 +60,10 @@ def test_logged_norms_equal_norms_recomputed_independently(tmp_path):
     np.testing.assert_allclose(
         tags["grad_norm/global"][0],
         np.sqrt(sum(np.sum(np.asarray(g) ** 2) for g in gradients)), rtol=1e-5)
-    after = model.get_weights()
-    weight_norm = np.sqrt(np.sum(after[0] ** 2) + np.sum(after[1] ** 2))
+    before = reference.get_weights()  # the weights the step's gradient was taken at
+    weight_norm = np.sqrt(np.sum(before[0] ** 2) + np.sum(before[1] ** 2))
     np.testing.assert_allclose(tags["weight_norm/01_dense_1"][0], weight_norm, rtol=1e-5)
-    # SGD: ΔW = -η∇W, so the update ratio is η‖∇‖ / ‖W after the step‖
+    # SGD: ΔW = -η∇W, so the update ratio is η‖∇‖ / ‖W before the step‖
     np.testing.assert_allclose(tags["update_ratio/01_dense_1"][0],
                                lr * layer_norm / weight_norm, rtol=1e-4)
     np.testing.assert_allclose(tags["learning_rate"][0], lr, rtol=1e-6)
@@ -96,7 +96,7 @@ def test_scalar_rows_are_written_when_full_and_at_the_epoch_end(tmp_path):
     model = _known_model()
     callback = instrument.attach(model, Logging(every_n_steps=1, histogram_every_n_steps=0),
                                  tmp_path)
-    model.recorder.scalar_rows = ScalarRows(model.recorder.scalar_tags, capacity=4)
+    model.recorder.scalar_rows = ScalarRows(model.recorder.scalar_rows.width, capacity=4)
     model.compile(nnkit.optimizers.SGD(0.1), "mse")
     model.fit(x, np.ones((44, 1)), batch_size=4, epochs=2, verbose=0, callbacks=[callback],
               shuffle=False)  # 11 steps an epoch: flushes when full and at each epoch's end

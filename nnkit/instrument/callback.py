@@ -85,7 +85,7 @@ class InstrumentationCallback(keras.callbacks.Callback):
         self.findings = diagnose(
             self.keys, flow, step, [p.key for p in recorder.relu_family], recorder.dead.numpy(),
             [p.key for p in recorder.with_kernel], distinct, units,
-            tuple(int(v) for v in recorder.first_nonfinite.numpy()), self.thresholds)
+            recorder.first_nonfinite, self.thresholds)
         if flow is not None:
             (self.log_dir / "gradient_flow.png").write_bytes(
                 to_png(gradient_flow_figure(self.keys, flow, "gradient flow, last epoch")))

@@ -8,7 +8,7 @@ Tags sort by depth: a layer's key is ``<index>_<name>`` with its position in
 ``grad_norm/<key>/<variable>``        ‖∇v‖₂ of one trainable variable (kernel, bias, gamma...)
 ``grad_norm/<key>``                   ‖∇‖₂ over all the layer's trainable variables
 ``grad_norm/global``                  ‖∇‖₂ over the whole model
-``weight_norm/<key>``                 ‖W‖₂ over the layer's trainable variables
+``weight_norm/<key>``                 ‖W‖₂ over the layer's trainable variables (step's start)
 ``update_ratio/<key>``                ‖ΔW‖₂ / ‖W‖₂ of this step's update
 ``learning_rate``                     the optimizer's current learning rate
 ``activation_mean/<key>``, ``activation_std/<key>``   of the layer's output over the batch

@@ -6,8 +6,14 @@ writes the scalars, every ``histogram_every_n_steps`` the histograms and activat
 statistics, each kind as one batched summary (:mod:`summaries`). Which steps record what is
 decided in Python (:meth:`Recorder.due`): the model compiles one step function per kind of
 step (:meth:`~nnkit.training.TrainingModel.make_train_function`), so a step that records
-nothing runs no instrumentation op at all, and no ``tf.cond`` is needed. Nothing returns to
-Python per step: the only trip is the callback reading the accumulators once per epoch.
+nothing runs no instrumentation op at all, and no ``tf.cond`` is needed.
+
+A step that logs the scalars does as little as it can: one reduction per tensor
+(½‖∇v‖², ½‖v‖², ½‖Δv‖² per variable, the last two without a copy of the weights:
+:mod:`updates`), stored as one row of a variable. Everything derived (layer sums, square
+roots, ratios, the mean flow per epoch, the first non-finite gradient) is computed from the
+stored rows in NumPy when they are written out (:meth:`Recorder.flush`, once per epoch or
+256 logged steps). Nothing returns to Python per step.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import tensorflow as tf
 
 from nnkit.instrument import statistics as stats
 from nnkit.instrument.plan import LayerPlan
-from nnkit.instrument.summaries import HistogramWriter, ScalarRows, histogram
+from nnkit.instrument.summaries import HistogramWriter, ScalarRows, ScalarWriter, histogram
 
 
 class Recorder:
@@ -35,25 +41,25 @@ class Recorder:
         self.with_kernel = [p for p in plans if p.kernel is not None]
         self._layout_scalars()
         self._layout_histograms()
-        n = len(self.with_variables)
-        self.flow_sum = tf.Variable(tf.zeros([n]), trainable=False, name="flow_sum")
-        self.flow_count = tf.Variable(0.0, trainable=False, name="flow_count")
+        self._flow_sum, self._flow_count = np.zeros(len(self.with_variables)), 0
         self.dead = tf.Variable(tf.zeros([len(self.relu_family)]), trainable=False, name="dead")
         self.distinct = tf.Variable(tf.zeros([len(self.with_kernel)], tf.int32),
                                     trainable=False, name="distinct")
-        self.first_nonfinite = tf.Variable([-1, -1], dtype=tf.int64, trainable=False,
-                                           name="first_nonfinite")  # (step, layer position)
+        self.first_nonfinite = (-1, -1)  # (step, layer position), as of the last flush
 
     @property
     def variables(self) -> list[tf.Variable]:
         """The recorder's state, saved in checkpoints."""
-        return [self.flow_sum, self.flow_count, self.dead, self.distinct, self.first_nonfinite]
+        return [self.dead, self.distinct]
 
     def _layout_scalars(self) -> None:
-        """Fix the order of the per-step values: a pool of vectors, gathered into tag order.
+        """Fix the stored row and the order of the logged values.
 
-        pool = [‖∇v‖ per variable (V), ‖∇‖ per layer (L), ‖W‖ per layer (L),
-                ‖ΔW‖/‖W‖ per layer (L), global ‖∇‖, learning rate]
+        row (stored by the step) = [½‖∇v‖² (V), ½‖v‖² (V), ½‖Δv‖² (V), learning rate],
+                                   v before the update;
+        pool (derived at flush) = [‖∇v‖ (V), ‖∇‖ per layer (L), ‖W‖ per layer (L),
+                                   ‖ΔW‖/‖W‖ per layer (L), global ‖∇‖, learning rate],
+        gathered into tag order.
         """
         variables = [i for p in self.with_variables for _, i in p.variables]
         self.n_variables = (max(variables) + 1) if variables else 0
@@ -71,7 +77,8 @@ class Recorder:
         tags += ["grad_norm/global", "learning_rate"]
         index += [self.n_variables + 3 * n_layers, self.n_variables + 3 * n_layers + 1]
         self.scalar_tags, self._scalar_index = tags, np.array(index, "int32")
-        self.scalar_rows = ScalarRows(tags)
+        self.scalar_rows = ScalarRows(3 * self.n_variables + 1)
+        self._scalar_writer = ScalarWriter(tags)
 
     def _layout_histograms(self) -> None:
         tags = []
@@ -87,7 +94,8 @@ class Recorder:
         self.histogram_scalar_tags = scalars + [f"distinct_units/{p.key}"
                                                 for p in self.with_kernel]
         self._histogram_writer = HistogramWriter(self.histogram_tags)
-        self.histogram_scalar_rows = ScalarRows(self.histogram_scalar_tags)
+        self.histogram_scalar_rows = ScalarRows(len(self.histogram_scalar_tags))
+        self._histogram_scalar_writer = ScalarWriter(self.histogram_scalar_tags)
 
     # --- called inside the training step --------------------------------------------------
 
@@ -105,51 +113,56 @@ class Recorder:
         return kind
 
     def flush(self) -> None:
-        """Write the stored scalar rows to the event file (from Python)."""
-        if self.writer is not None:
-            self.scalar_rows.flush(self.writer)
-            self.histogram_scalar_rows.flush(self.writer)
+        """Write the stored scalar rows to the event file, add them to the epoch's flow and
+        look in them for the first non-finite gradient."""
+        rows, steps = self.scalar_rows.take()
+        histogram_rows = self.histogram_scalar_rows.take()
+        if self.writer is None:
+            return
+        if len(rows):
+            values, layer_grad = self._scalar_values(rows)
+            self._flow_sum += layer_grad.sum(axis=0)
+            self._flow_count += len(rows)
+            self._find_nonfinite(layer_grad, steps)
+            self._scalar_writer.write(self.writer, values, steps)
+        self._histogram_scalar_writer.write(self.writer, *histogram_rows)
 
-    @staticmethod
-    def snapshot(variables) -> list[tf.Tensor]:
-        """W before the update, one flat copy per variable (for ‖ΔW‖; holding W forces the
-        copy, so it is taken only on steps that log the scalars)."""
-        return [tf.reshape(tf.identity(tf.cast(v, tf.float32)), [-1]) for v in variables]
+    def _scalar_values(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the logged values [k, tags], ‖∇‖ per layer [k, L]) from stored rows [k, 3V+1]:
+        per-variable squares summed into layers by the membership matrix."""
+        squares = 2.0 * rows[:, :-1].astype("float64").reshape(len(rows), 3, self.n_variables)
+        with np.errstate(invalid="ignore", over="ignore"):  # a failing run's NaN/Inf stay
+            layer_grad, layer_weight, layer_update = np.moveaxis(
+                np.sqrt(squares @ self.membership), 1, 0)
+            pool = np.concatenate([np.sqrt(squares[:, 0]), layer_grad, layer_weight,
+                                   layer_update / (layer_weight + 1e-12),
+                                   np.sqrt(squares[:, 0].sum(axis=1))[:, None],
+                                   rows[:, -1:]], axis=1)
+        return pool[:, self._scalar_index], layer_grad
 
-    def record(self, step, gradients, variables, before, activations, learning_rate,
+    def _find_nonfinite(self, layer_grad: np.ndarray, steps: np.ndarray) -> None:
+        """Keep (step, layer) of the first gradient found NaN or infinite: the first layer,
+        from the input, whose gradient norm is not finite."""
+        bad = ~np.isfinite(layer_grad)
+        if self.first_nonfinite[0] < 0 and bad.any():
+            row = int(np.argmax(bad.any(axis=1)))
+            self.first_nonfinite = (int(steps[row]), int(np.argmax(bad[row])))
+
+    def record(self, step, gradients, variables, updates, activations, learning_rate,
                scalars: bool = True, histograms: bool = True) -> None:
-        """Compute and write this step's scalars and/or histograms (decided when traced)."""
-        with self.writer.as_default(step=step):
-            if scalars:
-                self._scalars(step, gradients, variables, before, learning_rate)
-            if histograms and self.histogram_every > 0:
+        """Store this step's scalars and/or write its histograms (decided when traced);
+        ``updates`` measured W and ΔW around ``apply``
+        (:func:`~nnkit.instrument.updates.update_meter`; scalar steps only)."""
+        if scalars:
+            squares = [tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients]
+            squares += updates.weight_squares() + updates.update_squares()
+            self.scalar_rows.append(step, tf.stack(
+                squares + [tf.cast(learning_rate, tf.float32)]))
+        if histograms and self.histogram_every > 0:
+            # only histograms are written from the step: the writer context (whose exit
+            # flushes the event file, an op in the step) is entered for them alone
+            with self.writer.as_default(step=step):
                 self._histograms(step, gradients, variables, activations)
-
-    def _scalars(self, step, gradients, variables, before, learning_rate) -> None:
-        values, layer_grad = self._statistics(gradients, variables, before,
-                                              tf.cast(learning_rate, tf.float32))
-        self.scalar_rows.append(step, values)
-        self.flow_sum.assign_add(layer_grad)
-        self.flow_count.assign_add(1.0)
-        bad = tf.logical_not(tf.math.is_finite(layer_grad))
-        first_bad = tf.argmax(tf.cast(bad, tf.int32), output_type=tf.int64)
-        new = tf.logical_and(tf.reduce_any(bad), self.first_nonfinite[0] < 0)
-        self.first_nonfinite.assign(tf.where(new, tf.stack([tf.cast(step, tf.int64), first_bad]),
-                                             self.first_nonfinite))
-
-    def _statistics(self, gradients, variables, before, learning_rate):
-        """(the scalar values in tag order, ‖∇‖ per layer): per-variable squares summed into
-        layers with one matmul by the membership matrix, ‖ΔW‖/‖W‖ per layer."""
-        grad_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients])
-        weight_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.cast(v, tf.float32)) for v in variables])
-        update_sq = 2.0 * tf.stack([tf.nn.l2_loss(tf.reshape(tf.cast(v, tf.float32), [-1]) - b)
-                                    for v, b in zip(variables, before)])
-        squares = tf.matmul(tf.stack([grad_sq, weight_sq, update_sq]), self.membership)
-        layer_grad, layer_weight, layer_update = tf.unstack(tf.sqrt(squares))
-        pool = tf.concat([tf.sqrt(grad_sq), layer_grad, layer_weight,
-                          layer_update / (layer_weight + 1e-12),
-                          tf.stack([tf.sqrt(tf.reduce_sum(grad_sq)), learning_rate])], axis=0)
-        return tf.gather(pool, self._scalar_index), layer_grad
 
     def _histograms(self, step, gradients, variables, activations) -> None:
         rows = []
@@ -178,9 +191,8 @@ class Recorder:
     # --- read from Python, once per epoch ---------------------------------------------------
 
     def take_epoch_flow(self):
-        """Mean layer gradient norms since the last call (NumPy), then reset."""
-        count = float(self.flow_count.numpy())
-        means = self.flow_sum.numpy() / max(count, 1.0)
-        self.flow_sum.assign(tf.zeros_like(self.flow_sum))
-        self.flow_count.assign(0.0)
+        """Mean layer gradient norms over the rows flushed since the last call, then reset
+        (call after :meth:`flush`)."""
+        count, means = self._flow_count, self._flow_sum / max(self._flow_count, 1)
+        self._flow_sum, self._flow_count = np.zeros_like(self._flow_sum), 0
         return means if count else None

@@ -4,9 +4,9 @@ One ``tf.summary.scalar`` per tag costs several graph ops per tag and per step; 
 hundred tags that is most of a small model's step time. Here all of a step's values of one
 kind go into a single ``Summary`` protocol buffer, encoded with ``tf.io.encode_proto``
 (vectorised over the tags) and written with one ``write_raw_pb``: TensorBoard reads each
-value under its own tag, exactly as if written one by one. Scalars (:class:`ScalarRows`) are
-only stored by the step and encoded in batches from Python; histograms, rare,
-(:class:`HistogramWriter`) are written from the step.
+value under its own tag, exactly as if written one by one. Scalars are only stored by the
+step (:class:`ScalarRows`) and encoded in batches from Python (:class:`ScalarWriter`);
+histograms, rare, are written from the step (:class:`HistogramWriter`).
 """
 
 from __future__ import annotations
@@ -67,67 +67,118 @@ class HistogramWriter:
 
 
 class ScalarRows:
-    """Per-step scalar rows kept in a variable by the compiled step, written in batches.
+    """Rows of per-step values kept in a variable by the compiled step, taken out in batches.
 
-    :meth:`append` (inside the step: a few scatter ops) stores one step's values and its step
-    number; :meth:`flush` (from Python, once per epoch or when ``capacity`` rows are filled:
-    the caller counts them in ``pending``) encodes all stored rows into one ``Summary`` per
-    step with two vectorised ``encode_proto`` and writes them in a loop of
-    ``write_raw_pb`` at their own steps. Encoding and writing thus leave the training step.
-    A tag's first value carries its metadata (TensorBoard reads it from there).
+    :meth:`append` (inside the step: a few scatter ops) stores one step's row and its step
+    number; :meth:`take` (from Python, once per epoch or when ``capacity`` rows are filled)
+    returns the stored rows and empties the store. The caller counts the rows it has the
+    step append in ``pending``.
+    What the rows hold, and how they become scalars, is the caller's (the recorder stores raw
+    squared norms and derives the logged values from them in NumPy).
     """
 
-    def __init__(self, tags: list[str], capacity: int = 256):
-        self.tags, self.capacity, self.pending = list(tags), int(capacity), 0
-        n = max(len(self.tags), 1)
-        self.rows = tf.Variable(tf.zeros([self.capacity, n]), trainable=False, name="rows")
+    def __init__(self, width: int, capacity: int = 256):
+        self.width, self.capacity, self.pending = int(width), int(capacity), 0
+        self.rows = tf.Variable(tf.zeros([self.capacity, max(self.width, 1)]),
+                                trainable=False, name="rows")
         self.steps = tf.Variable(tf.zeros([self.capacity], tf.int64), trainable=False,
                                  name="row_steps")
         self.filled = tf.Variable(0, trainable=False, name="rows_filled")
-        self._metadata = scalar_metadata.create_summary_metadata(
-            display_name="", description="").SerializeToString()
-        self._tag_column = tf.constant([[t.encode()] for t in self.tags] or [[b""]])
-        self._first = True
-        self._write = tf.function(self._write_rows, input_signature=[
-            tf.TensorSpec([None, n], tf.float32), tf.TensorSpec([None], tf.int64),
-            tf.TensorSpec([], tf.bool)])
 
     def append(self, step, values) -> None:
-        """Store one step's values (call inside the compiled step)."""
-        if not self.tags:
+        """Store one step's row (call inside the compiled step)."""
+        if not self.width:
             return
         index = self.filled.read_value()[None, None]
         self.rows.scatter_nd_update(index, tf.cast(values, tf.float32)[None])
         self.steps.scatter_nd_update(index, tf.cast(step, tf.int64)[None])
         self.filled.assign_add(1)
 
-    def flush(self, writer) -> None:
-        """Write the stored rows with ``writer`` and empty the store (eager)."""
-        filled = int(self.filled.numpy())
-        if filled:
-            with writer.as_default():
-                self._write(self.rows[:filled], self.steps[:filled], tf.constant(self._first))
-            self._first = False
+    def take(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows [k, width], their steps [k]) stored since the last call (eager)."""
+        pending, self.pending = self.pending, 0
+        filled = int(self.filled.numpy()) if pending else 0  # no read when none were due
+        if not filled:
+            return np.zeros((0, self.width), "float32"), np.zeros(0, "int64")
         self.filled.assign(0)
-        self.pending = 0
+        return self.rows.numpy()[:filled, :self.width], self.steps.numpy()[:filled]
 
-    def _write_rows(self, rows, steps, first):
-        n, k = len(self.tags), tf.shape(rows)[0]
-        count = k * n
-        tensors = tf.io.encode_proto(
-            tf.ones([count, 2], tf.int32),
-            [tf.fill([count, 1], DT_FLOAT), tf.reshape(rows, [count, 1])],
-            ["dtype", "float_val"], "tensorflow.TensorProto")
-        with_metadata = tf.logical_and(first, tf.range(count) < n)  # the first row only
-        sizes = tf.stack([tf.ones([count], tf.int32), tf.cast(with_metadata, tf.int32),
-                          tf.ones([count], tf.int32)], axis=1)
-        values = tf.io.encode_proto(
-            sizes, [tf.tile(self._tag_column, [k, 1]), tf.fill([count, 1], self._metadata),
-                    tf.reshape(tensors, [count, 1])],
-            ["tag", "metadata", "tensor"], "tensorflow.Summary.Value")
-        summaries = tf.io.encode_proto(tf.fill([k, 1], n), [tf.reshape(values, [k, n])],
-                                       ["value"], "tensorflow.Summary")
-        for i in tf.range(k):
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protocol-buffer field."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+class ScalarWriter:
+    """Writes rows of scalars, one value per tag, one ``Summary`` per step (from Python).
+
+    A scalar ``Summary`` for fixed tags has fixed bytes but for the 4 bytes of each float:
+
+        Summary  { value = 1: Value { tag = 1, metadata = 9, tensor = 8: TensorProto {
+                   dtype = 1: DT_FLOAT, float_val = 5: [x] } } ... }
+
+    so rows are encoded by copying a template and writing the floats into it with NumPy (no
+    per-value protocol-buffer work), then written with ``write_raw_pb`` at their own steps.
+    A tag's first value carries its metadata (TensorBoard reads it from there).
+    """
+
+    def __init__(self, tags: list[str]):
+        self.tags = list(tags)
+        metadata = scalar_metadata.create_summary_metadata(
+            display_name="", description="").SerializeToString()
+        self._templates = [self._template(metadata if first else None) for first in (True, False)]
+        self._first = True
+        self._write = tf.function(self._write_rows, input_signature=[
+            tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.int64)])
+
+    def _template(self, metadata: bytes | None) -> tuple[np.ndarray, np.ndarray]:
+        """(the bytes of a row with zeros for the floats, the floats' byte positions)."""
+        chunks, holes, offset = [], [], 0
+        for tag in self.tags:
+            tensor = bytes([0x08, DT_FLOAT]) + _field(5, bytes(4))
+            value = _field(1, tag.encode()) + (_field(9, metadata) if metadata else b"")
+            chunk = _field(1, value + _field(8, tensor))
+            holes.append(offset + len(chunk) - 4)
+            chunks.append(chunk)
+            offset += len(chunk)
+        template = np.frombuffer(b"".join(chunks), np.uint8)
+        return template, (np.array(holes, "int64")[:, None] + np.arange(4)).reshape(-1)
+
+    def encode(self, values: np.ndarray, first: bool = False) -> list[bytes]:
+        """Serialized ``Summary`` protocol buffers, one per row of ``values`` [k, tags]
+        (the first with the metadata when ``first``)."""
+        values = np.ascontiguousarray(values, "<f4")
+        rows = self._fill(self._templates[1], values)
+        if first and rows:
+            rows[0] = self._fill(self._templates[0], values[:1])[0]
+        return rows
+
+    @staticmethod
+    def _fill(template_holes, values) -> list[bytes]:
+        template, holes = template_holes
+        out = np.tile(template, (len(values), 1))
+        out[:, holes] = values.view(np.uint8).reshape(len(values), -1)
+        return [row.tobytes() for row in out]
+
+    def write(self, writer, values: np.ndarray, steps: np.ndarray) -> None:
+        """Write ``values`` [k, tags] at ``steps`` [k] with ``writer``."""
+        if len(values) and self.tags:
+            with writer.as_default():
+                self._write(self.encode(values, self._first), np.asarray(steps, "int64"))
+            self._first = False
+
+    @staticmethod
+    def _write_rows(summaries, steps):
+        for i in tf.range(tf.shape(summaries)[0]):
             tf.summary.experimental.write_raw_pb(summaries[i], step=steps[i])
 
 

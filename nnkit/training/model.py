@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
+from nnkit.instrument.updates import update_meter
 from nnkit.training import distribute
 
 
@@ -34,9 +37,10 @@ class TrainingModel(keras.Model):
 
     @property
     def nonfinite_step(self) -> int:
-        """The first step whose gradients were found not finite, or -1."""
+        """The first step whose gradients were found not finite, or -1 (with a recorder: in
+        the rows it has written out so far, see :meth:`Recorder.flush`)."""
         if self.recorder is not None:
-            return int(self.recorder.first_nonfinite.numpy()[0])
+            return self.recorder.first_nonfinite[0]
         if self._nonfinite_step is None:
             return -1
         return int(self._nonfinite_step.numpy())
@@ -130,11 +134,13 @@ class TrainingModel(keras.Model):
         recorder = self.recorder if records and (scalars or histograms) else None
         if recorder is not None:
             step = tf.identity(self.optimizer.iterations)  # read now: apply increments it
-            before = recorder.snapshot(variables) if scalars else None
             learning_rate = self.optimizer.learning_rate
-        self.optimizer.apply(gradients, variables)  # reduce_in_the_step: no second all-reduce
+        measured = recorder is not None and scalars
+        updates = update_meter(self.optimizer, variables, gradients) if measured else None
+        with updates or contextlib.nullcontext():  # reduce_in_the_step: no second all-reduce
+            self.optimizer.apply(gradients, variables)
         if recorder is not None:
-            recorder.record(step, gradients, variables, before, activations, learning_rate,
+            recorder.record(step, gradients, variables, updates, activations, learning_rate,
                             scalars, histograms)
         if records:
             self._check_finite(self.optimizer.iterations - 1, gradients)

@@ -12,9 +12,14 @@ class NonFiniteError(Exception):
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
-    """Stops ``fit`` after the first step whose loss or gradients are NaN/Inf (the model's
-    ``nonfinite_step``); with instrumentation, the message also names the first layer in depth
-    order whose gradient went non-finite. ``failure`` then holds a one-line description.
+    """Stops ``fit`` after the first step whose loss or gradients are NaN/Inf and says where;
+    ``failure`` then holds a one-line description.
+
+    The loss is checked after every step. The gradients: without instrumentation, the step
+    marks the first non-finite one (the model's ``nonfinite_step``, read every step); with
+    it, the recorder finds it in the rows it writes out (every epoch end, and when the loss
+    fails: a non-finite gradient with a finite loss makes the next loss non-finite), and the
+    message also names the first layer, in depth order, whose gradient went non-finite.
 
     Replaces ``keras.callbacks.TerminateOnNaN``, which knows only the loss.
     """
@@ -30,17 +35,26 @@ class NonFiniteGuard(keras.callbacks.Callback):
         if self.failure is not None:
             return
         loss = (logs or {}).get("loss")
-        what = "loss" if loss is not None and not math.isfinite(float(loss)) else None
-        bad_step = self.model.nonfinite_step
-        where = ""
-        if bad_step >= 0:
-            what, step = "gradient", bad_step
-            recorder = self.model.recorder
-            if recorder is not None:
-                found_step, layer = (int(v) for v in recorder.first_nonfinite.numpy())
-                if found_step >= 0:
-                    where = (f" in {recorder.with_variables[layer].key} (the first layer, from "
-                             "the input, whose gradient is not finite)")
-        if what:
-            self.failure = f"the {what} became NaN or infinite at step {step}{where}"
-            self.model.stop_training = True
+        if loss is not None and not math.isfinite(float(loss)):
+            self._stop("loss", step)
+        elif self.model.recorder is None and self.model.nonfinite_step >= 0:
+            self._stop("gradient", self.model.nonfinite_step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.failure is None and self.model.recorder is not None:
+            self.model.recorder.flush()
+            if self.model.nonfinite_step >= 0:
+                self._stop("gradient", self.model.nonfinite_step)
+
+    def _stop(self, what: str, step: int) -> None:
+        """Describe the failure (naming the gradient's layer when the recorder found it)."""
+        recorder, where = self.model.recorder, ""
+        if recorder is not None:
+            recorder.flush()
+            found_step, layer = recorder.first_nonfinite
+            if 0 <= found_step <= step:
+                what, step = "gradient", found_step
+                where = (f" in {recorder.with_variables[layer].key} (the first layer, from "
+                         "the input, whose gradient is not finite)")
+        self.failure = f"the {what} became NaN or infinite at step {step}{where}"
+        self.model.stop_training = True
