@@ -130,6 +130,25 @@ def _kinds(result):
     return {f["kind"] for f in result.metrics["diagnosis"]}
 
 
+def test_xla_compiled_steps_log_what_uncompiled_ones_do(tiny_config):
+    """With ``training.jit_compile`` the scalar steps run under XLA and the histogram steps
+    (summaries cannot be written from XLA) without it: same tags, same values up to XLA's
+    reordering of float32 sums (relative 1e-7 per operation, far below 1e-4 here)."""
+    overrides = ["logging.histogram_every_n_steps=4", "training.epochs=1"]
+    tags = [read_tags(_run(tiny_config, overrides + [f"training.jit_compile={jit}"]).run_dir
+                      / "train") for jit in ("false", "true")]
+    assert tags[0].keys() == tags[1].keys()
+    scalars = [t for t in tags[0] if t.startswith(("grad_norm/", "weight_norm/", "update_"))]
+    assert len(scalars) > 5
+    for name in scalars:
+        steps = sorted(tags[0][name])
+        assert len(steps) > 4 and sorted(tags[1][name]) == steps
+        np.testing.assert_allclose([tags[1][name][s] for s in steps],
+                                   [tags[0][name][s] for s in steps], rtol=1e-4, err_msg=name)
+    dead = [t for t in tags[0] if t.startswith("dead_fraction/")]
+    assert dead and all(sorted(tags[1][t]) == sorted(tags[0][t]) for t in dead)
+
+
 def test_all_negative_pre_activations_are_dead_and_diagnosed(tiny_config):
     result = _run(tiny_config, ["model.bias_initializer={name: constant, value: -100.0}",
                                 "model.depth=1", "logging.histogram_every_n_steps=1",

@@ -89,7 +89,9 @@ class TrainingModel(keras.Model):
         step number (counted here, read from the optimizer once), so the compiled steps
         need no ``tf.cond`` and a step that logs nothing runs no instrumentation at all.
         Each kind is traced the first time it runs, by Keras' own ``_make_function`` (the
-        TensorFlow trainer's: ``tf.distribute`` and ``jit_compile`` work as in Keras)."""
+        TensorFlow trainer's: ``tf.distribute`` and ``jit_compile`` work as in Keras). With
+        ``jit_compile``, steps that write histograms are compiled without XLA, which cannot
+        encode or write summaries; the others, most steps, keep it."""
         if self.train_function is not None and not force:
             return self.train_function
         if self.recorder is None:
@@ -106,12 +108,23 @@ class TrainingModel(keras.Model):
             kind = self.recorder.due(count["step"])
             count["step"] += 1
             if kind not in functions:
-                functions[kind] = self._make_function(
-                    lambda data, kind=kind: self.train_step(data, *kind))
+                functions[kind] = self._compile_step(kind)
             return functions[kind](iterator)
 
         self.train_function = train_function
         return train_function
+
+    def _compile_step(self, kind: tuple[bool, bool]):
+        """Keras' compiled function for the step that records ``kind`` (scalars, histograms)."""
+        step = lambda data: self.train_step(data, *kind)  # noqa: E731
+        jit = self.jit_compile
+        if not (jit and kind[1]):
+            return self._make_function(step)
+        self.jit_compile = False
+        try:
+            return self._make_function(step)
+        finally:
+            self.jit_compile = jit
 
     def train_step(self, data, scalars: bool = True, histograms: bool = True):
         """One step; with a recorder, ``scalars``/``histograms`` say what it records."""
