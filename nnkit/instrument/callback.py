@@ -15,7 +15,7 @@ from nnkit.instrument.recorder import Recorder
 
 
 class InstrumentationCallback(keras.callbacks.Callback):
-    """Opens the event writer the compiled step writes to; once per epoch, reads the mean
+    """Opens the recorder's event files; once per epoch, writes out its rows, reads the mean
     gradient norm per layer and logs the gradient-flow image (at most every
     ``image_every_seconds``, and always the last epoch's); at the end, writes
     ``gradient_flow.png`` and the diagnosis (also as TensorBoard text).
@@ -38,9 +38,7 @@ class InstrumentationCallback(keras.callbacks.Callback):
         self._pending_epoch = None  # an epoch whose image was skipped
 
     def on_train_begin(self, logs=None):
-        if self.recorder.writer is None:
-            self.recorder.writer = tf.summary.create_file_writer(
-                str(self.log_dir / "train"), max_queue=10_000, flush_millis=30_000)
+        self.recorder.open(self.log_dir / "train")
 
     def on_epoch_end(self, epoch, logs=None):
         self.recorder.flush()

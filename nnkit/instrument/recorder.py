@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from nnkit.instrument import statistics as stats
+from nnkit.instrument.event_file import EventFile
 from nnkit.instrument.plan import LayerPlan
 from nnkit.instrument.summaries import HistogramWriter, ScalarRows, ScalarWriter, histogram
 
@@ -34,7 +35,7 @@ class Recorder:
         self.plans = plans
         self.every = int(every_n_steps)
         self.histogram_every = int(histogram_every_n_steps)
-        self.writer = None  # set by the callback before training starts
+        self.writer = self.scalar_file = None  # opened by open() before training starts
         self.with_variables = [p for p in plans if p.variables]
         self.probed = [p for p in plans if p.probed]
         self.relu_family = [p for p in self.probed if p.relu_family]
@@ -97,6 +98,14 @@ class Recorder:
         self.histogram_scalar_rows = ScalarRows(len(self.histogram_scalar_tags))
         self._histogram_scalar_writer = ScalarWriter(self.histogram_scalar_tags)
 
+    def open(self, folder) -> None:
+        """Open the outputs in ``folder`` (once): TensorFlow's summary writer, which the step
+        writes histograms with, and the event file the scalar rows are appended to."""
+        if self.writer is None:
+            self.writer = tf.summary.create_file_writer(str(folder), max_queue=10_000,
+                                                        flush_millis=30_000)
+            self.scalar_file = EventFile(folder)
+
     # --- called inside the training step --------------------------------------------------
 
     def due(self, step: int) -> tuple[bool, bool]:
@@ -117,15 +126,16 @@ class Recorder:
         look in them for the first non-finite gradient."""
         rows, steps = self.scalar_rows.take()
         histogram_rows = self.histogram_scalar_rows.take()
-        if self.writer is None:
+        if self.scalar_file is None:
             return
         if len(rows):
             values, layer_grad = self._scalar_values(rows)
             self._flow_sum += layer_grad.sum(axis=0)
             self._flow_count += len(rows)
             self._find_nonfinite(layer_grad, steps)
-            self._scalar_writer.write(self.writer, values, steps)
-        self._histogram_scalar_writer.write(self.writer, *histogram_rows)
+            self._scalar_writer.write(self.scalar_file, values, steps)
+        self._histogram_scalar_writer.write(self.scalar_file, *histogram_rows)
+        self.scalar_file.flush()
 
     def _scalar_values(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the logged values [k, tags], ‖∇‖ per layer [k, L]) from stored rows [k, 3V+1]:

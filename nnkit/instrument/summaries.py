@@ -1,12 +1,14 @@
-"""Batched TensorBoard writes for use inside a compiled step.
+"""Batched TensorBoard writes: all of a step's values of one kind in one ``Summary``.
 
 One ``tf.summary.scalar`` per tag costs several graph ops per tag and per step; with a
 hundred tags that is most of a small model's step time. Here all of a step's values of one
-kind go into a single ``Summary`` protocol buffer, encoded with ``tf.io.encode_proto``
-(vectorised over the tags) and written with one ``write_raw_pb``: TensorBoard reads each
-value under its own tag, exactly as if written one by one. Scalars are only stored by the
-step (:class:`ScalarRows`) and encoded in batches from Python (:class:`ScalarWriter`);
-histograms, rare, are written from the step (:class:`HistogramWriter`).
+kind go into a single ``Summary`` protocol buffer; TensorBoard reads each value under its
+own tag, exactly as if written one by one.
+
+* Scalars are only stored by the step (:class:`ScalarRows`), encoded in batches from Python
+  (:class:`ScalarWriter`) and appended to an event file of their own (:mod:`event_file`).
+* Histograms, rare, are encoded with ``tf.io.encode_proto`` (vectorised over the tags) and
+  written from the step with one ``write_raw_pb`` (:class:`HistogramWriter`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import tensorflow as tf
 from tensorboard.compat.proto import tensor_shape_pb2
 from tensorboard.plugins.histogram import metadata as histogram_metadata
 from tensorboard.plugins.scalar import metadata as scalar_metadata
+
+from nnkit.instrument.wire import field, varint_field
 
 BINS = 30
 DT_FLOAT, DT_DOUBLE = 1, 2  # tensorflow.DataType
@@ -104,20 +108,6 @@ class ScalarRows:
         return self.rows.numpy()[:filled, :self.width], self.steps.numpy()[:filled]
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protocol-buffer field."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 class ScalarWriter:
     """Writes rows of scalars, one value per tag, one ``Summary`` per step (from Python).
 
@@ -127,8 +117,9 @@ class ScalarWriter:
                    dtype = 1: DT_FLOAT, float_val = 5: [x] } } ... }
 
     so rows are encoded by copying a template and writing the floats into it with NumPy (no
-    per-value protocol-buffer work), then written with ``write_raw_pb`` at their own steps.
-    A tag's first value carries its metadata (TensorBoard reads it from there).
+    per-value protocol-buffer work), then appended to an
+    :class:`~nnkit.instrument.event_file.EventFile` at their own steps. A tag's first value
+    carries its metadata (TensorBoard reads it from there).
     """
 
     def __init__(self, tags: list[str]):
@@ -137,16 +128,14 @@ class ScalarWriter:
             display_name="", description="").SerializeToString()
         self._templates = [self._template(metadata if first else None) for first in (True, False)]
         self._first = True
-        self._write = tf.function(self._write_rows, input_signature=[
-            tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.int64)])
 
     def _template(self, metadata: bytes | None) -> tuple[np.ndarray, np.ndarray]:
         """(the bytes of a row with zeros for the floats, the floats' byte positions)."""
         chunks, holes, offset = [], [], 0
         for tag in self.tags:
-            tensor = bytes([0x08, DT_FLOAT]) + _field(5, bytes(4))
-            value = _field(1, tag.encode()) + (_field(9, metadata) if metadata else b"")
-            chunk = _field(1, value + _field(8, tensor))
+            tensor = varint_field(1, DT_FLOAT) + field(5, bytes(4))
+            value = field(1, tag.encode()) + (field(9, metadata) if metadata else b"")
+            chunk = field(1, value + field(8, tensor))
             holes.append(offset + len(chunk) - 4)
             chunks.append(chunk)
             offset += len(chunk)
@@ -169,17 +158,12 @@ class ScalarWriter:
         out[:, holes] = values.view(np.uint8).reshape(len(values), -1)
         return [row.tobytes() for row in out]
 
-    def write(self, writer, values: np.ndarray, steps: np.ndarray) -> None:
-        """Write ``values`` [k, tags] at ``steps`` [k] with ``writer``."""
+    def write(self, event_file, values: np.ndarray, steps: np.ndarray) -> None:
+        """Append ``values`` [k, tags] at ``steps`` [k] to ``event_file``."""
         if len(values) and self.tags:
-            with writer.as_default():
-                self._write(self.encode(values, self._first), np.asarray(steps, "int64"))
+            for summary, step in zip(self.encode(values, self._first), steps):
+                event_file.write(summary, step)
             self._first = False
-
-    @staticmethod
-    def _write_rows(summaries, steps):
-        for i in tf.range(tf.shape(summaries)[0]):
-            tf.summary.experimental.write_raw_pb(summaries[i], step=steps[i])
 
 
 def histogram(values) -> tf.Tensor:
