@@ -87,6 +87,25 @@ def test_every_n_steps_and_histogram_steps(tmp_path):
     assert sorted(tags["dead_fraction/02_activation_1"]) == [0, 5]
 
 
+def test_scalar_summaries_encoded_from_a_template_parse_as_tensorboard_reads_them():
+    """Varint lengths over 127 (a long tag, the metadata), NaN and extreme floats survive."""
+    from tensorboard.compat.proto import summary_pb2
+
+    from nnkit.instrument.summaries import ScalarWriter
+
+    tags = ["a", "grad_norm/" + "x" * 300, "learning_rate"]
+    values = np.array([[1.5, np.nan, -3e38], [0.1, np.inf, 1e-45]], "float32")
+    encoded = ScalarWriter(tags).encode(values, first=True)
+    for row, (summary, expected) in enumerate(zip(encoded, values)):
+        parsed = summary_pb2.Summary.FromString(summary)
+        assert [v.tag for v in parsed.value] == tags
+        got = np.array([v.tensor.float_val[0] for v in parsed.value], "float32")
+        np.testing.assert_array_equal(got, expected)
+        assert all(v.tensor.dtype == 1 and not v.tensor.tensor_shape.dim for v in parsed.value)
+        plugins = {v.metadata.plugin_data.plugin_name for v in parsed.value}
+        assert plugins == ({"scalars"} if row == 0 else {""})  # metadata on the first row only
+
+
 def test_scalar_rows_are_written_when_full_and_at_the_epoch_end(tmp_path):
     """The compiled step stores scalar rows; a full store is written out before the next
     row, so every step arrives once, with its value, whatever the capacity."""

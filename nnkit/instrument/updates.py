@@ -35,19 +35,18 @@ def _float(tensor) -> tf.Tensor:
 def can_capture(optimizer, variables, gradients) -> bool:
     """Whether every change ``optimizer.apply`` makes to ``variables`` goes through the
     optimizer's ``assign``/``assign_add``/``assign_sub`` with a dense value."""
-    if tf.distribute.has_strategy() or not hasattr(optimizer, "_var_key"):
+    own_writes = (hasattr(optimizer, "_var_key")
+                  and type(optimizer).__module__.startswith(_OWN_MODULES)
+                  and type(optimizer).__name__ != "LossScaleOptimizer")
+    if not own_writes:
         return False
-    if not type(optimizer).__module__.startswith(_OWN_MODULES):
-        return False
-    if type(optimizer).__name__ == "LossScaleOptimizer":
-        return False
-    side_paths = (optimizer.weight_decay, optimizer.gradient_accumulation_steps,
-                  optimizer.use_ema and optimizer.ema_overwrite_frequency)
-    if any(side_paths):
-        return False
-    return not any(getattr(v, "constraint", None) is not None
-                   or getattr(v, "overwrite_with_gradient", False) for v in variables) \
-        and not any(isinstance(g, tf.IndexedSlices) for g in gradients)
+    side_paths = (tf.distribute.has_strategy(), optimizer.weight_decay,
+                  optimizer.gradient_accumulation_steps,
+                  optimizer.use_ema and optimizer.ema_overwrite_frequency,
+                  *(getattr(v, "constraint", None) is not None for v in variables),
+                  *(getattr(v, "overwrite_with_gradient", False) for v in variables),
+                  *(isinstance(g, tf.IndexedSlices) for g in gradients))
+    return not any(side_paths)
 
 
 class CapturedUpdates:

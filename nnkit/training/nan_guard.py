@@ -17,9 +17,10 @@ class NonFiniteGuard(keras.callbacks.Callback):
 
     The loss is checked after every step. The gradients: without instrumentation, the step
     marks the first non-finite one (the model's ``nonfinite_step``, read every step); with
-    it, the recorder finds it in the rows it writes out (every epoch end, and when the loss
-    fails: a non-finite gradient with a finite loss makes the next loss non-finite), and the
-    message also names the first layer, in depth order, whose gradient went non-finite.
+    it, no read per step: the recorder finds it in the rows it writes out, at each epoch's
+    end and as soon as the loss fails (a non-finite gradient usually makes the next loss
+    non-finite), and the message also names the first layer, in depth order, whose gradient
+    went non-finite.
 
     Replaces ``keras.callbacks.TerminateOnNaN``, which knows only the loss.
     """
