@@ -6,8 +6,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.util import tensor_util
 
 import nnkit
 from nnkit import instrument
@@ -16,12 +14,7 @@ from nnkit.config.schema import Logging
 from nnkit.instrument import statistics
 from nnkit.training import TrainingModel, run
 
-
-def read_tags(folder) -> dict[str, dict[int, np.ndarray]]:
-    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
-    events.Reload()
-    return {tag: {e.step: tensor_util.make_ndarray(e.tensor_proto) for e in events.Tensors(tag)}
-            for tag in events.Tags()["tensors"]}
+from event_files import read_tags
 
 
 LoggingConfig = Logging(every_n_steps=1, histogram_every_n_steps=1)

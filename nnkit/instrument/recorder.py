@@ -126,7 +126,7 @@ class Recorder:
         look in them for the first non-finite gradient."""
         rows, steps = self.scalar_rows.take()
         histogram_rows = self.histogram_scalar_rows.take()
-        if self.scalar_file is None:
+        if self.scalar_file is None or not (len(rows) or len(histogram_rows[0])):
             return
         if len(rows):
             values, layer_grad = self._scalar_values(rows)
@@ -168,7 +168,7 @@ class Recorder:
             squares += updates.weight_squares() + updates.update_squares()
             self.scalar_rows.append(step, tf.stack(
                 squares + [tf.cast(learning_rate, tf.float32)]))
-        if histograms and self.histogram_every > 0:
+        if histograms:
             # only histograms are written from the step: the writer context (whose exit
             # flushes the event file, an op in the step) is entered for them alone
             with self.writer.as_default(step=step):

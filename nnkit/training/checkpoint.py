@@ -86,7 +86,8 @@ def _stateful(callbacks) -> dict[str, object]:
 
 class Checkpointer(keras.callbacks.Callback):
     """Writes a checkpoint every ``every_n_epochs`` epochs, at most once every
-    ``every_seconds`` (and always after the last epoch), keeps the newest ``keep``; with ``resume_from``, restores that checkpoint when training begins.
+    ``every_seconds`` (and always after the last epoch), keeps the newest ``keep``; with
+    ``resume_from``, restores that checkpoint when training begins.
 
     Place it after the callbacks whose state it saves, so that at an epoch's end it sees
     their state after that epoch. ``history`` holds every epoch's logs, restored ones first.
@@ -118,11 +119,12 @@ class Checkpointer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
+        if not self.every:
+            return
         last = epoch + 1 == self.params.get("epochs") or self.model.stop_training
-        due = (epoch + 1) % self.every == 0 if self.every else False
-        if due and time.monotonic() - self._last_save < self.every_seconds:
-            due = False  # short epochs: a checkpoint every `every_seconds` is enough
-        if self.every and (due or last):
+        due = ((epoch + 1) % self.every == 0  # short epochs: every `every_seconds` is enough
+               and time.monotonic() - self._last_save >= self.every_seconds)
+        if due or last:
             self.save(epoch + 1)
             self._last_save = time.monotonic()
 
