@@ -10,6 +10,11 @@ instrumented step: norms every step, every 10 steps, and every step plus histogr
 statistics the steps stored counts; the gradient-flow image (once per epoch at most) does
 not. Printed: the median of the paired step-time ratios (targets: wide ≤ 1.02 every
 step; deep narrow ≤ 1.05 every 10 steps, ≤ 1.15 every step; histograms ≤ +0.05).
+
+For scale, the same pairing times the two ways users log without nnkit, which the issue
+this answers measured: Keras' own ``TensorBoard(update_freq=1)`` (the loss, each batch)
+and the usual hand-written workaround, a ``train_step`` returning every variable's gradient
+norm as a metric, written each batch by a callback (``--no-references`` leaves them out).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 import nnkit  # noqa: E402,F401
 from common import StepTimer, paired_ratio  # noqa: E402
@@ -50,6 +56,41 @@ def network(inputs, depth, width):
     return input_layer, keras.layers.Dense(10)(x)
 
 
+class GradientNormModel(keras.Model):
+    """The hand-written workaround: ``train_step`` returns every gradient norm as a metric."""
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(x=x, y=y, y_pred=self(x, training=True))
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        norms = {f"grad_norm/{v.path}": tf.norm(g)
+                 for v, g in zip(self.trainable_variables, gradients)}
+        return {"loss": loss, **norms}
+
+
+class BatchScalars(keras.callbacks.Callback):
+    """Writes every value of the batch's logs with ``tf.summary.scalar``, from Python."""
+
+    def __init__(self, folder):
+        super().__init__()
+        self.writer, self.step = tf.summary.create_file_writer(str(folder)), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        with self.writer.as_default(step=self.step):
+            for name, value in logs.items():
+                tf.summary.scalar(name, value)
+        self.step += 1
+
+
+REFERENCES = {  # name: (model class, callbacks given a log folder)
+    "Keras TensorBoard, each batch": (
+        keras.Model, lambda folder: [keras.callbacks.TensorBoard(folder, update_freq=1)]),
+    "workaround: norms as metrics": (GradientNormModel, lambda folder: [BatchScalars(folder)]),
+}
+
+
 def fitter(model, x, y, batch, callbacks):
     """One epoch of ``fit``, returning the seconds its training steps took."""
     model.compile(keras.optimizers.SGD(0.001),
@@ -68,9 +109,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="alternated pairs")
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument("--no-references", dest="references", action="store_false",
+                        help="time nnkit only, not Keras' callback and the workaround")
     args = parser.parse_args(argv)
     logdir = Path(tempfile.mkdtemp(prefix="nnkit-bench-"))
-    print(f"median of {args.repeats} alternated pairs; ratio = instrumented / plain fit")
+    print(f"median of {args.repeats} alternated pairs; ratio = logged run / plain fit")
     for model_name, (inputs, depth, width, batch, steps) in MODELS.items():
         if args.quick:
             depth, width, batch, steps = min(depth, 4), min(width, 64), 32, 10
@@ -79,14 +122,21 @@ def main(argv=None) -> None:
         y = rng.integers(0, 10, len(x))
         inputs_layer, outputs = network(inputs, depth, width)
         plain = fitter(keras.Model(inputs_layer, outputs), x, y, batch, [])
+        candidates = {}
         for variant, (every, histograms) in VARIANTS.items():
             model = TrainingModel(*network(inputs, depth, width))
             logging = Logging(every_n_steps=every, histogram_every_n_steps=histograms,
                               image_every_seconds=1e9)  # per epoch, not per step: left out
             callback = instrument.attach(model, logging,
                                          logdir / f"{model_name}-{every}-{histograms}")
-            result = paired_ratio(fitter(model, x, y, batch, [callback]), plain, args.repeats)
-            print(f"{model_name:<16} {variant:<28} {result['ratio']:6.3f}  "
+            candidates[f"nnkit {variant}"] = fitter(model, x, y, batch, [callback])
+        for name, (model_class, callbacks) in REFERENCES.items() if args.references else ():
+            folder = logdir / f"{model_name}-{name}"
+            candidates[name] = fitter(model_class(*network(inputs, depth, width)), x, y,
+                                      batch, callbacks(folder))
+        for name, candidate in candidates.items():
+            result = paired_ratio(candidate, plain, args.repeats)
+            print(f"{model_name:<16} {name:<34} {result['ratio']:6.3f}  "
                   f"({result['candidate_s'] / steps * 1000:.2f} vs "
                   f"{result['baseline_s'] / steps * 1000:.2f} ms/step)", flush=True)
 

@@ -57,8 +57,6 @@ class TrainingModel(keras.Model):
         Skipped with a recorder: it checks the gradients, layer by layer, on the steps it
         logs (every step by default), and the guard checks the loss after every step.
         """
-        if self.recorder is not None:
-            return
         if self._nonfinite_step is None:
             with tf.init_scope():
                 self.watch_nonfinite()
@@ -155,7 +153,7 @@ class TrainingModel(keras.Model):
         if recorder is not None:
             recorder.record(step, gradients, variables, updates, activations, learning_rate,
                             scalars, histograms)
-        if records:
+        if records and self.recorder is None:  # not even the step number read otherwise
             self._check_finite(self.optimizer.iterations - 1, gradients)
         batch_size = tf.shape(tf.nest.flatten(x)[0])[0]
         for metric in self.metrics:
