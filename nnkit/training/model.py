@@ -54,8 +54,9 @@ class TrainingModel(keras.Model):
     def _check_finite(self, step, gradients) -> None:
         """Remember the first step whose gradients hold a NaN or an Inf (one pass over them).
 
-        Skipped with a recorder: it checks the gradients, layer by layer, on the steps it
-        logs (every step by default), and the guard checks the loss after every step.
+        The step skips it with a recorder: the recorder checks the gradients, layer by
+        layer, on the steps it logs (every step by default), and the guard checks the loss
+        after every step.
         """
         if self._nonfinite_step is None:
             with tf.init_scope():
