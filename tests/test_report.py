@@ -1,6 +1,7 @@
 """``nnkit report``: an HTML page or a PNG from run folders."""
 
 import base64
+import io
 import re
 
 import pytest
@@ -37,11 +38,25 @@ def test_html_report_has_figures_and_diagnosis(two_runs, tmp_path, capsys):
     assert "pair/" in page
 
 
-def test_png_report(two_runs, tmp_path):
-    out = tmp_path / "r.png"
-    assert main(["report", str(two_runs), "--out", str(out)]) == 0
-    data = out.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+def test_png_report_is_the_whole_page_in_one_image(two_runs, tmp_path):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    html, png = tmp_path / "r.html", tmp_path / "r.png"
+    assert main(["report", str(two_runs), "--out", str(png)]) == 0
+    assert main(["report", str(two_runs), "--out", str(html)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figures = [plt.imread(io.BytesIO(base64.b64decode(i)))[..., :3]
+               for i in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html.read_text())]
+    page = plt.imread(png)[..., :3]
+    assert page.shape[0] > sum(f.shape[0] for f in figures), "the 3 figures and the diagnosis"
+    assert page.shape[1] >= max(f.shape[1] for f in figures)
+    top = 0
+    for figure in figures:  # each figure, as the HTML page shows it, in order, left-aligned
+        height, width, _ = figure.shape
+        np.testing.assert_allclose(page[top:top + height, :width], figure, atol=1 / 255)
+        top += height
+    assert page[top:].min() < 0.5, "the diagnosis text below the figures"
 
 
 def test_report_without_runs_is_an_error(tmp_path, capsys):

@@ -45,7 +45,8 @@ def _html(runs: list[Run], images: dict[str, bytes]) -> str:
 
 
 def write_report(paths: list[str | Path], out: str | Path) -> Path:
-    """Write an HTML page (or, for a ``.png`` name, one image) about the runs under ``paths``."""
+    """Write an HTML page (or, for a ``.png`` name, the same page as one image) about the
+    runs under ``paths``."""
     found = find_runs(paths)
     if not found:
         raise FileNotFoundError(f"no run folders (with train/ event files) under "
@@ -53,14 +54,14 @@ def write_report(paths: list[str | Path], out: str | Path) -> Path:
     root = Path(paths[0]) if len(paths) == 1 else None
     runs = [read_run(path, root) for path in found]
     out = Path(out)
-    if out.suffix.lower() == ".png":
-        figure = figures.norms_over_time(runs)
-        out.write_bytes(_png(figure))
-        return out
     images = {"Gradient norm per layer over time": _png(figures.norms_over_time(runs)),
               "Final gradient flow": _png(figures.final_flow(runs)),
               "Loss": _png(figures.loss_curves(runs))}
-    out.write_text(_html(runs, images), encoding="utf-8")
+    if out.suffix.lower() == ".png":  # the same page as one image, the table as text
+        table = _png(figures.diagnosis_text(_diagnosis_rows(runs)))
+        out.write_bytes(figures.stacked([*images.values(), table]))
+    else:
+        out.write_text(_html(runs, images), encoding="utf-8")
     return out
 
 

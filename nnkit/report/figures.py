@@ -1,11 +1,16 @@
-"""The report's figures: gradient norm per layer over time, final flow, loss curves."""
+"""The report's figures: gradient norm per layer over time, final flow, loss curves, and
+(for a PNG report) the diagnosis as text and the figures stacked into one image."""
 
 from __future__ import annotations
+
+import io
+import textwrap
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 from nnkit.report.reader import Run  # noqa: E402
@@ -43,12 +48,16 @@ def final_flow(runs: list[Run], tail: float = 0.1):
     """Side by side: mean ‖∇‖ per layer over the last ``tail`` of each run's steps."""
     figure, ax = plt.subplots(figsize=(max(6, 1.2 * len(runs) + 4), 3.4), dpi=90)
     width = 0.8 / max(len(runs), 1)
+    keys: list[str] = []  # the deepest run's layers name the ticks
     for i, run in enumerate(runs):
         layers = run.layer_norms()
         means = [np.mean(values[-max(1, int(len(values) * tail)):])
                  for _, values in layers.values()]
         ax.bar(np.arange(len(means)) + i * width, means, width, label=run.name)
+        keys = max(keys, list(layers), key=len)
     ax.set_yscale("log")
+    ax.set_xticks(np.arange(len(keys)) + width * (len(runs) - 1) / 2)
+    ax.set_xticklabels(keys, rotation=30, ha="right", fontsize=7)
     ax.set_xlabel("layer (input → output)")
     ax.set_ylabel("mean ‖∇‖, end of training")
     ax.legend(fontsize=7)
@@ -68,7 +77,33 @@ def loss_curves(runs: list[Run]):
                 ax.plot(series[0] + 1, series[1], style, color=colour,
                         label=f"{run.name} ({split})")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss")
     ax.legend(fontsize=7)
     figure.tight_layout()
     return figure
+
+
+def diagnosis_text(rows: list[tuple[str, ...]], columns: int = 120):
+    """The diagnosis table's rows (run, status, finding, where, details) as wrapped lines."""
+    lines = []
+    for run, status, finding, where, details in rows:
+        head = f"{run} [{status}]: " + (details if finding == "-" else
+                                         f"{finding} at {where}: {details}")
+        lines += textwrap.wrap(head, columns, subsequent_indent="    ")
+    figure = plt.figure(figsize=(0.075 * columns, 0.2 * (len(lines) + 2)), dpi=90)
+    figure.text(0.01, 1 - 0.5 / (len(lines) + 2), "diagnosis", fontsize=9, va="top")
+    figure.text(0.01, 1 - 1.5 / (len(lines) + 2), "\n".join(lines), family="monospace",
+                fontsize=8, va="top", linespacing=1.5)
+    return figure
+
+
+def stacked(pngs: list[bytes]) -> bytes:
+    """One PNG of the images ``pngs`` one under another, left-aligned on white."""
+    images = [plt.imread(io.BytesIO(png))[..., :3] for png in pngs]
+    width = max(image.shape[1] for image in images)
+    column = np.concatenate([np.pad(image, ((0, 0), (0, width - image.shape[1]), (0, 0)),
+                                    constant_values=1.0) for image in images])
+    buffer = io.BytesIO()
+    plt.imsave(buffer, column, format="png")
+    return buffer.getvalue()
