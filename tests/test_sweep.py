@@ -159,3 +159,18 @@ def test_mapping_values_are_labelled_like_calls(write_config):
         "he_normal", {"name": "random_normal", "stddev": 0.01}]})
     assert [p.name for p in points] == ["kernel_initializer=he_normal",
                                         "kernel_initializer=random_normal(stddev=0.01)"]
+
+
+def test_report_reads_every_run_of_a_sweep(sweep_run, tmp_path):
+    _, out, _, _ = sweep_run
+    sweep_dir = Path(out.strip().splitlines()[-1][len("sweep: "):])
+    page = tmp_path / "r.html"
+    assert main(["report", str(sweep_dir), "--out", str(page)]) == 0
+    text = page.read_text()
+    assert "<p>6 run(s)</p>" in text
+    for lr in ("0.1", "1.0e+30", "0.5"):
+        assert f"learning_rate={lr},activation=relu" in text
+    statuses = [json.loads((run / "metrics.json").read_text())["status"]
+                for run in sweep_dir.iterdir() if run.is_dir()]
+    for status in set(statuses):  # the diverged runs' status is in the table as well
+        assert text.count(f"<td>{status}</td>") == statuses.count(status)

@@ -167,3 +167,14 @@ def test_distributed_search_shares_trials_between_workers(tmp_path):
     assert ran_by == {"tuner0", "tuner1"}, "both workers ran trials"
     assert out.strip().splitlines()[-1] == f"tune: {folder}"
     assert (folder / "best.yaml").exists()
+
+
+def test_report_reads_every_trial_of_a_search(searched, tmp_path):
+    folder = searched[0] / "logs" / "t" / "tune"
+    page = tmp_path / "r.html"
+    assert main(["report", str(folder), "--out", str(page)]) == 0
+    text = page.read_text()
+    rows = list(csv.DictReader((folder / "trials.csv").open()))
+    assert len(rows) >= 3 and f"<p>{len(rows)} run(s)</p>" in text
+    completed = sum(row["status"] == "COMPLETED" for row in rows)
+    assert text.count("<td>completed</td>") == completed
