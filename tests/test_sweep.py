@@ -174,3 +174,5 @@ def test_report_reads_every_run_of_a_sweep(sweep_run, tmp_path):
                 for run in sweep_dir.iterdir() if run.is_dir()]
     for status in set(statuses):  # the diverged runs' status is in the table as well
         assert text.count(f"<td>{status}</td>") == statuses.count(status)
+    assert "no problems found" not in text, "logging.instrument is off: nothing was checked"
+    assert text.count("not diagnosed") == 6

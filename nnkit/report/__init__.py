@@ -16,16 +16,27 @@ from nnkit.report.reader import Run, find_runs, read_run
 
 
 def _diagnosis_rows(runs: list[Run]) -> list[tuple[str, str, str, str, str]]:
+    """(run, status, finding, where, details) per finding, or one row saying why none."""
     rows = []
     for run in runs:
-        findings = run.metrics.get("diagnosis") or []
-        status = run.metrics.get("status", "unknown")
-        if not findings:
-            rows.append((run.name, status, "-", "-", "no problems found"))
-        for f in findings:
+        metrics = run.metrics
+        findings, status = metrics.get("diagnosis"), metrics.get("status", "unknown")
+        for f in findings or []:
             rows.append((run.name, status, f["kind"], f"{f['layer']} @ step {f['step']}",
                          f"{f['message']}. Try: {f['remedy']}"))
+        if not findings:
+            rows.append((run.name, status, "-", "-", _why_no_findings(metrics)))
     return rows
+
+
+def _why_no_findings(metrics: dict) -> str:
+    if metrics.get("diagnosis") == []:
+        return "no problems found"
+    if not metrics:
+        return "not diagnosed: no metrics.json"
+    if "error" in metrics:
+        return f"not diagnosed, the run stopped: {metrics['error']}"
+    return "not diagnosed (logging.instrument: false)"
 
 
 def _html(runs: list[Run], images: dict[str, bytes]) -> str:
