@@ -49,6 +49,26 @@ class TrainingCallbacks:
     guard: NonFiniteGuard
     checkpointer: Checkpointer | None
 
+    def outcome(self) -> dict:
+        """How a ``fit`` that returned ended: completed, or failed where the guard stopped it."""
+        if self.guard.failure:
+            return {"status": "failed", "error": self.guard.failure}
+        return {"status": "completed"}
+
+    def diagnosis(self) -> list[dict] | None:
+        """The instrumentation's findings (None when ``logging.instrument`` is off)."""
+        if self.instrumentation is None:
+            return None
+        return [finding.to_dict() for finding in self.instrumentation.findings]
+
+
+INTERRUPTED = {"status": "failed", "error": "interrupted"}  # until fit returns or raises
+
+
+def error_text(error: BaseException) -> str:
+    """``Type: message`` (or ``Type`` alone) of the error that stopped a training."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
 
 def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: Path,
                        resume_from: Checkpoint | None = None,
@@ -118,19 +138,16 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
     parts = training_callbacks(config, model, run_dir, resume_from)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    outcome = {"status": "failed", "error": "interrupted"}
+    outcome = INTERRUPTED
     resumed = {"resumed_from_epoch": resume_from.epochs_done} if resume_from else {}
     start = time.perf_counter()
     try:
         model.fit(**experiment.fit_arguments(_first_epoch(config, resume_from)),
                   callbacks=parts.callbacks, verbose=verbose)
         history = parts.checkpointer.history
-        outcome = {"status": "completed"}
-        if parts.guard.failure:
-            outcome = {"status": "failed", "error": parts.guard.failure}
-        else:
+        outcome = parts.outcome()
+        if not parts.guard.failure:
             network.save(run_dir / "model.keras")
-        findings = parts.instrumentation.findings if parts.instrumentation else None
         metrics = {
             **outcome,
             **resumed,
@@ -141,13 +158,12 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
             "parameters": int(network.count_params()),
             "replicas": experiment.strategy.num_replicas_in_sync if experiment.strategy else 1,
             **_evaluate(experiment, model),
-            "diagnosis": None if findings is None else [f.to_dict() for f in findings],
+            "diagnosis": parts.diagnosis(),
             "history": history,
         }
     except BaseException as error:
-        metrics = {**outcome, **resumed,
-                   "error": f"{type(error).__name__}: {error}" if str(error)
-                   else type(error).__name__, "wall_time_s": round(time.perf_counter() - start, 3)}
+        metrics = {**outcome, **resumed, "error": error_text(error),
+                   "wall_time_s": round(time.perf_counter() - start, 3)}
         write_json(run_dir / "metrics.json", metrics)
         raise
     write_json(run_dir / "metrics.json", metrics)

@@ -13,7 +13,7 @@ from nnkit.config.search import Parameter
 from nnkit.training import distribute
 from nnkit.training.build import build_experiment, compile_model
 from nnkit.training.model import TrainingModel
-from nnkit.training.run import training_callbacks
+from nnkit.training.run import INTERRUPTED, error_text, training_callbacks
 from nnkit.training.run_dir import write_json
 from nnkit.tuning.space import declare, overrides
 
@@ -61,26 +61,19 @@ class NnkitHyperModel(kt.HyperModel):
                                                                     "local"))
         parts = training_callbacks(experiment.config, model, run_dir, checkpoints=False)
         callbacks = [*kwargs.pop("callbacks", []), *parts.callbacks]
-        outcome, history = {"status": "failed", "error": "interrupted"}, None
+        outcome, history = INTERRUPTED, None
         try:
             history = model.fit(**experiment.fit_arguments(kwargs.get("initial_epoch", 0),
                                                            kwargs.get("epochs")),
                                 callbacks=callbacks, verbose=kwargs.get("verbose", 0))
-            outcome = ({"status": "failed", "error": parts.guard.failure} if parts.guard.failure
-                       else {"status": "completed"})
+            outcome = parts.outcome()
             return history
         except Exception as error:
-            outcome = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
+            outcome = {"status": "failed", "error": error_text(error)}
             raise
-        finally:
-            write_json(run_dir / "metrics.json", _trial_metrics(outcome, history, parts))
-
-
-def _trial_metrics(outcome: dict, history, parts) -> dict:
-    """A trial execution's ``metrics.json``: how it ended, its history and the diagnosis, as
-    ``nnkit run`` writes them (``nnkit report`` reads them)."""
-    epochs = history.history if history is not None else {}
-    findings = parts.instrumentation.findings if parts.instrumentation else None
-    return {**outcome, "epochs_run": len(epochs.get("loss", [])),
-            "diagnosis": None if findings is None else [f.to_dict() for f in findings],
-            "history": {k: [float(v) for v in values] for k, values in epochs.items()}}
+        finally:  # as nnkit run's metrics.json: how it ended, history, diagnosis (for report)
+            epochs = history.history if history is not None else {}
+            write_json(run_dir / "metrics.json", {
+                **outcome, "epochs_run": len(epochs.get("loss", [])),
+                "diagnosis": parts.diagnosis(),
+                "history": {k: [float(v) for v in values] for k, values in epochs.items()}})
