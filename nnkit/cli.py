@@ -232,7 +232,7 @@ def command_report(args) -> int:
 
     try:
         out = write_report(args.runs, args.out)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:
         print(f"report: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"report: {out}")

@@ -62,3 +62,16 @@ def test_png_report_is_the_whole_page_in_one_image(two_runs, tmp_path):
 def test_report_without_runs_is_an_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "no run folders" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, message", [
+    ("r.pdf", "a report is written as .html, .htm, .png"),
+    ("missing/r.png", "no folder"),
+])
+def test_a_bad_out_path_is_an_error_before_any_work(two_runs, tmp_path, capsys, name, message):
+    out = tmp_path / name
+    assert main(["report", str(two_runs), "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"report: --out {out}: ") and message in error
+    assert len(error.splitlines()) == 1 and not out.exists()
+    assert list(tmp_path.iterdir()) == [], "nothing written"

@@ -13,6 +13,7 @@ from pathlib import Path
 from nnkit.instrument.flow_plot import to_png as _png
 from nnkit.report import figures
 from nnkit.report.reader import Run, find_runs, read_run
+from nnkit.training.run_dir import write_atomic
 
 
 def _diagnosis_rows(runs: list[Run]) -> list[tuple[str, str, str, str, str]]:
@@ -55,24 +56,31 @@ def _html(runs: list[Run], images: dict[str, bytes]) -> str:
     return "\n".join(parts)
 
 
+FORMATS = (".html", ".htm", ".png")
+
+
 def write_report(paths: list[str | Path], out: str | Path) -> Path:
     """Write an HTML page (or, for a ``.png`` name, the same page as one image) about the
-    runs under ``paths``."""
+    runs under ``paths``; ``out`` appears whole or not at all."""
+    out = Path(out)
+    if out.suffix.lower() not in FORMATS:
+        raise ValueError(f"--out {out}: a report is written as {', '.join(FORMATS)}")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"--out {out}: no folder {out.parent}")
     found = find_runs(paths)
     if not found:
         raise FileNotFoundError(f"no run folders (with train/ event files) under "
                                 f"{', '.join(map(str, paths))}")
     root = Path(paths[0]) if len(paths) == 1 else None
     runs = [read_run(path, root) for path in found]
-    out = Path(out)
     images = {"Gradient norm per layer over time": _png(figures.norms_over_time(runs)),
               "Final gradient flow": _png(figures.final_flow(runs)),
               "Loss": _png(figures.loss_curves(runs))}
     if out.suffix.lower() == ".png":  # the same page as one image, the table as text
         table = _png(figures.diagnosis_text(_diagnosis_rows(runs)))
-        out.write_bytes(figures.stacked([*images.values(), table]))
+        write_atomic(out, figures.stacked([*images.values(), table]))
     else:
-        out.write_text(_html(runs, images), encoding="utf-8")
+        write_atomic(out, _html(runs, images))
     return out
 
 
