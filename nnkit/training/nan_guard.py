@@ -37,6 +37,8 @@ class NonFiniteGuard(keras.callbacks.Callback):
             return
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
+            if self.model.recorder is not None:
+                self.model.recorder.flush()  # its rows may hold the gradient that caused it
             self._stop("loss", step)
         elif self.model.recorder is None and self.model.nonfinite_step >= 0:
             self._stop("gradient", self.model.nonfinite_step)
@@ -48,10 +50,10 @@ class NonFiniteGuard(keras.callbacks.Callback):
                 self._stop("gradient", self.model.nonfinite_step)
 
     def _stop(self, what: str, step: int) -> None:
-        """Describe the failure (naming the gradient's layer when the recorder found it)."""
+        """Describe the failure, naming the gradient's layer when the recorder found it in the
+        rows written out so far (the callers flush it first)."""
         recorder, where = self.model.recorder, ""
         if recorder is not None:
-            recorder.flush()
             found_step, layer = recorder.first_nonfinite
             if 0 <= found_step <= step:
                 what, step = "gradient", found_step
