@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from nnkit import __version__
+from nnkit import __version__, strict_json
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NON_FINITE = 0, 1, 2, 3
 KINDS = ("activations", "initializers", "layers", "optimizers", "losses", "metrics",
@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN_DIR",
                      help="continue the run in RUN_DIR (killed, interrupted) from its newest "
                           "checkpoint, with its own config.yaml; no CONFIG")
+    run.add_argument("--restart", action="store_true",
+                     help="with --resume: start the run over in its folder, deleting its "
+                          "checkpoints and logged events (e.g. when every checkpoint is "
+                          "damaged)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep = sub.add_parser("sweep", help="run every combination of the config's sweep: section")
     _add_config_arguments(sweep)
@@ -92,18 +96,21 @@ def command_run(args) -> int:
             return EXIT_BAD_INPUT
         args.config = args.resume  # names the folder in error messages
         try:
-            result = resume(args.resume, verbose=verbose)
+            result = resume(args.resume, verbose=verbose, restart=args.restart)
         except AlreadyCompleted as done:
             print(done)
             print(f"run: {args.resume}")
             return EXIT_OK
+    elif args.restart:
+        print("nnkit run: --restart goes with --resume RUN_DIR", file=sys.stderr)
+        return EXIT_BAD_INPUT
     elif args.config is None:
         print("nnkit run: give a CONFIG file, or --resume RUN_DIR", file=sys.stderr)
         return EXIT_BAD_INPUT
     else:
         result = run(load(args), verbose=verbose)
-    print(json.dumps({k: result.metrics.get(k) for k in ("train", "validation", "test")
-                      if k in result.metrics}))
+    print(strict_json.dumps({k: result.metrics.get(k) for k in ("train", "validation", "test")
+                             if k in result.metrics}))
     for finding in result.metrics.get("diagnosis") or []:
         print(f"diagnosis: {finding['kind']} at {finding['layer']} (step {finding['step']}): "
               f"{finding['message']}. Try: {finding['remedy']}")
@@ -250,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from nnkit.config import ConfigError
     from nnkit.data import DataError
-    from nnkit.training import CheckpointError, ExperimentError, NonFiniteError, RunDirError
+    from nnkit.training import (CheckpointError, ExperimentError, Interrupted, NonFiniteError,
+                                RunDirError)
 
     try:
         return COMMANDS[args.command](args)
@@ -261,8 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     except NonFiniteError as error:
         print(error, file=sys.stderr)
         return EXIT_NON_FINITE
+    except Interrupted as stop:
+        print(stop, file=sys.stderr)
+        return stop.exit_status
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted (a second signal: stopped at once, no checkpoint of this point)",
+              file=sys.stderr)
         return 130
     return EXIT_BAD_INPUT
 

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from nnkit.config.base import FieldError
+from nnkit.config.yaml12 import YAML_1_1_BOOLEANS
 from nnkit.registry import one_of, suggest
 
 
@@ -108,6 +109,9 @@ def _message(error: dict, raw: Any, path: tuple, model: type[BaseModel]) -> str:
         return one_of(value, options)
     if isinstance(ctx.get("error"), Exception):
         return str(ctx["error"])
+    if kind == "bool_type" and isinstance(value, str) and value.lower() in YAML_1_1_BOOLEANS:
+        return (f"expected true or false, got the string {value!r} (nnkit reads YAML 1.2, "
+                "where yes/no/on/off are strings)")
     message = error["msg"]
     return f"{message[0].lower()}{message[1:]}, got {value!r}"
 

@@ -1,6 +1,8 @@
 """YAML → validated ExperimentConfig: ``extends``, ``-o`` overrides, located errors.
 
 YAML is read with the safe loader only: ``!!python/object`` and other unsafe tags are errors.
+Plain scalars resolve by the YAML 1.2 core schema (:mod:`nnkit.config.yaml12`): ``3e-4`` is
+a number, ``yes``/``no``/``on``/``off`` are strings.
 Every key remembers where it was written (file and line, or the ``-o`` option that set it), so
 errors point at the right place even through ``extends`` chains.
 """
@@ -14,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from nnkit.config import yaml12
 from nnkit.config.errors import ConfigError, format_validation_error
 from nnkit.config.schema import ExperimentConfig
 
@@ -43,8 +46,8 @@ def read_yaml(path: Path) -> tuple[dict, Locations]:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([f"{source}: cannot read the file: {error}"]) from None
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml12.load(text)
+        node = yaml12.compose(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = f":{mark.line + 1}" if mark else ""
@@ -102,7 +105,7 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     if not all(parts):
         raise ConfigError([f"-o {text}: '{key}' is not a dotted key path like model.depth"])
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = yaml12.load(value) if value.strip() else ""
     except yaml.YAMLError as error:
         raise ConfigError([f"-o {text}: the value is not valid YAML: {error}"]) from None
     return parts, parsed

@@ -33,10 +33,14 @@ class EarlyStopping(Section):
 
 class Checkpoint(Section):
     every_n_epochs: NonNegativeInt = Field(
-        1, description="write a checkpoint every N epochs and after the last (0: never)")
+        1, description="write a checkpoint every N epochs and after the last (0: not at "
+                       "epoch ends)")
+    every_n_steps: NonNegativeInt = Field(
+        0, description="... and every N steps, mid-epoch too (0: not by steps); Keras "
+                       "BackupAndRestore's save_freq")
     every_seconds: Annotated[float, Field(ge=0)] = Field(
-        30.0, description="... but at most once every this many seconds, except after the "
-                          "last epoch (0: no limit)")
+        30.0, description="... but at most once every this many seconds: one due sooner is "
+                          "written at the first step after that (0: no limit)")
     keep: PositiveInt = Field(2, description="keep the newest N checkpoints")
 
 

@@ -34,8 +34,9 @@ def epoch_order(n_samples: int, epoch, seed: int, shuffle: bool) -> tf.Tensor:
 
 def training_batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int,
                      shuffle: bool = True, first_epoch: int = 0,
-                     epochs: int = 1) -> tf.data.Dataset:
-    """The batches of epochs ``first_epoch .. epochs - 1``, one after the other.
+                     epochs: int = 1, skip: int = 0) -> tf.data.Dataset:
+    """The batches of epochs ``first_epoch .. epochs - 1``, one after the other, less the
+    first ``skip`` (the part of ``first_epoch`` a run resumed mid-epoch has done).
 
     Fit it with ``steps_per_epoch=steps_per_epoch(len(x), batch_size)`` and
     ``initial_epoch=first_epoch``.
@@ -52,7 +53,7 @@ def training_batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int
         return batches
 
     epochs_ = tf.data.Dataset.range(first_epoch, max(first_epoch, epochs))
-    indices = epochs_.flat_map(batch_indices)
+    indices = epochs_.flat_map(batch_indices).skip(skip)
     arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
     dataset = tf.data.Dataset.zip((indices, arrays)).map(
         lambda index, xy: (tf.gather(xy[0], index), tf.gather(xy[1], index)))

@@ -62,11 +62,21 @@ class InstrumentationCallback(keras.callbacks.Callback):
         self._last_image, self._pending_epoch = time.monotonic(), None
 
     def checkpoint_state(self) -> tuple[dict, list[np.ndarray]]:
-        """The last epoch's flow (for the final picture and diagnosis of a resumed run)."""
-        return {}, self.flow_history[-1:]
+        """The last epoch's flow (for the final picture and diagnosis of a resumed run) and,
+        in the middle of an epoch, the epoch's flow so far. The recorder's rows are written
+        out first, so a checkpoint never holds rows that its run's events also hold."""
+        self.recorder.flush()
+        self.recorder.writer.flush()
+        flow_sum, flow_count = self.recorder.epoch_flow_so_far
+        return {"flow_rows": flow_count, "has_flow": bool(self.flow_history)}, [
+            flow_sum, *self.flow_history[-1:]]
 
     def restore_checkpoint_state(self, state: dict, arrays: list[np.ndarray]) -> None:
-        self.flow_history = list(arrays)
+        if "flow_rows" not in state:  # written before mid-epoch checkpoints existed
+            self.flow_history = list(arrays)
+            return
+        self.recorder.epoch_flow_so_far = (arrays[0], int(state["flow_rows"]))
+        self.flow_history = list(arrays[1:])
 
     def on_train_end(self, logs=None):
         recorder = self.recorder

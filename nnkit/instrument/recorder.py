@@ -200,6 +200,15 @@ class Recorder:
 
     # --- read from Python, once per epoch ---------------------------------------------------
 
+    @property
+    def epoch_flow_so_far(self) -> tuple[np.ndarray, int]:
+        """(sum of the layer gradient norms, rows) flushed in this epoch so far."""
+        return self._flow_sum.copy(), self._flow_count
+
+    @epoch_flow_so_far.setter
+    def epoch_flow_so_far(self, value: tuple[np.ndarray, int]) -> None:
+        self._flow_sum, self._flow_count = np.asarray(value[0], "float64").copy(), int(value[1])
+
     def take_epoch_flow(self):
         """Mean layer gradient norms over the rows flushed since the last call, then reset
         (call after :meth:`flush`)."""

@@ -41,8 +41,10 @@ class Experiment:
     def steps_per_epoch(self) -> int:
         return batches.steps_per_epoch(len(self.dataset.x_train), self.batch_size)
 
-    def fit_arguments(self, first_epoch: int = 0, epochs: int | None = None) -> dict:
-        """``model.fit``'s data arguments for epochs ``first_epoch .. epochs - 1``.
+    def fit_arguments(self, first_epoch: int = 0, epochs: int | None = None,
+                      skip: int = 0) -> dict:
+        """``model.fit``'s data arguments for epochs ``first_epoch .. epochs - 1``, without
+        the first ``skip`` batches (a run resumed mid-epoch, which fast-forwards over them).
 
         The training batches come from :func:`nnkit.data.batches.training_batches`, whose
         order depends only on the seed and the epoch, so a run resumed at any epoch sees the
@@ -57,7 +59,7 @@ class Experiment:
             "x": batches.training_batches(
                 dataset.x_train, self.labels(dataset.y_train), self.batch_size,
                 seed=config.experiment.seed, shuffle=config.training.shuffle,
-                first_epoch=first_epoch, epochs=epochs),
+                first_epoch=first_epoch, epochs=epochs, skip=skip),
             "steps_per_epoch": self.steps_per_epoch, "initial_epoch": first_epoch,
             "epochs": epochs, "validation_data": validation,
             "validation_freq": self._validation_epochs(epochs),

@@ -1,16 +1,26 @@
-"""Checkpoints at epoch ends, and the state a resumed run starts from.
+"""Checkpoints during training, and the state a resumed run starts from.
 
-A checkpoint is one file, ``<run>/checkpoints/epoch-NNNN.npz`` (NNNN = epochs completed),
-written to a temporary name and renamed, so a run killed at any moment (even ``kill -9``
-while writing) leaves only complete checkpoints. It holds every variable training changes:
+A checkpoint (:mod:`~nnkit.training.checkpoint_files` names and reads the files) holds every
+variable training changes:
 
 * the model's variables (weights, batch-norm moving statistics, dropout/RReLU seed states);
 * the optimizer's (its iteration count, moments, accumulators);
 * the instrumentation recorder's (dead-unit and symmetry measures);
+* the metrics' running sums, so that an epoch resumed in its middle logs the mean over all
+  of its batches, as an uninterrupted one does;
 
 and, as JSON: the epochs and steps done, the history of epoch logs so far, the wall time, and
 the state of every callback that has one (``checkpoint_state`` / ``restore_checkpoint_state``,
 e.g. early stopping's patience counter and best weights).
+
+When one is written:
+
+* every ``every_n_epochs`` epochs and every ``every_n_steps`` steps, but at most once every
+  ``every_seconds``: one that falls due sooner is postponed to the first step after that
+  interval (mid-epoch if need be), so a kill never loses more than the interval's work;
+* after the last epoch;
+* after the step in flight when SIGTERM or SIGINT arrives (:mod:`.interrupt`), then
+  training stops.
 
 A checkpoint whose values are not all finite is never written: after a NaN the last finite
 checkpoint is the one kept. Only the newest ``keep`` checkpoints are kept.
@@ -20,64 +30,28 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
-FOLDER = "checkpoints"
-_NAME = re.compile(r"^epoch-(\d{4,})\.npz$")
+from nnkit.training import interrupt
+from nnkit.training.checkpoint_files import (FOLDER, Checkpoint, CheckpointError, checkpoints,
+                                             file_name, load_latest)
 
-
-class CheckpointError(Exception):
-    """A checkpoint that does not fit the model rebuilt from the run's config."""
-
-
-@dataclass
-class Checkpoint:
-    path: Path
-    meta: dict
-    arrays: dict[str, np.ndarray]
-
-    @property
-    def epochs_done(self) -> int:
-        return int(self.meta["epochs_done"])
+__all__ = ["Checkpoint", "CheckpointError", "Checkpointer", "checkpoints", "load_latest"]
 
 
 def _groups(model) -> dict[str, list]:
     """The variables a checkpoint holds, by group, in a fixed order."""
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    groups = {"model": list(model.variables), "optimizer": list(model.optimizer.variables)}
+    groups = {"model": list(model.variables), "optimizer": list(model.optimizer.variables),
+              "metrics": list(model.metrics_variables)}
     if getattr(model, "recorder", None) is not None:
         groups["recorder"] = list(model.recorder.variables)
     return groups
-
-
-def checkpoints(run_dir: Path) -> list[Path]:
-    """The run's complete checkpoints, oldest first."""
-    folder = Path(run_dir) / FOLDER
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
-    return [p for _, p in sorted(found)]
-
-
-def load_latest(run_dir: Path) -> Checkpoint | None:
-    """The newest readable checkpoint of the run, or None if it has none."""
-    for path in reversed(checkpoints(run_dir)):
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {k: archive[k] for k in archive.files}
-            meta = json.loads(str(arrays.pop("__meta__")))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-            continue  # damaged on disk after it was written: fall back to the one before
-        return Checkpoint(path, meta, arrays)
-    return None
 
 
 def _stateful(callbacks) -> dict[str, object]:
@@ -85,76 +59,132 @@ def _stateful(callbacks) -> dict[str, object]:
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Writes a checkpoint every ``every_n_epochs`` epochs, at most once every
-    ``every_seconds`` (and always after the last epoch), keeps the newest ``keep``; with
-    ``resume_from``, restores that checkpoint when training begins.
+    """Writes checkpoints as the module says, keeps the newest ``keep``; with
+    ``resume_from``, restores that checkpoint when training begins (in the middle of an
+    epoch, the model fast-forwards over the batches already done, which the data skips).
 
     Place it after the callbacks whose state it saves, so that at an epoch's end it sees
-    their state after that epoch. ``history`` holds every epoch's logs, restored ones first.
+    their state after that epoch. ``history`` holds every epoch's logs, restored ones first;
+    ``interrupted`` the signal that stopped training, if one did.
     """
 
     def __init__(self, run_dir: Path, every_n_epochs: int, keep: int, callbacks=(),
-                 guard=None, resume_from: Checkpoint | None = None, every_seconds: float = 0.0):
+                 guard=None, resume_from: Checkpoint | None = None, every_seconds: float = 0.0,
+                 every_n_steps: int = 0):
         super().__init__()
         self.folder = Path(run_dir) / FOLDER
-        self.every, self.keep, self.guard = every_n_epochs, keep, guard
-        self.every_seconds = every_seconds
-        self._last_save = -float("inf")
+        self.every, self.every_n_steps, self.keep = every_n_epochs, every_n_steps, keep
+        self.guard, self.every_seconds = guard, every_seconds
         self.stateful = _stateful(callbacks)
         self.resume_from = resume_from
         self.history: dict[str, list[float]] = {}
         self.previous_wall_time = 0.0
+        self.interrupted: int | None = None
+        self.last_saved: Path | None = None
         self._start = time.perf_counter()
+        self._last_save = -float("inf")
+        self._pending = False  # a checkpoint fell due within every_seconds of the last
+        self._step = 0  # steps done, over the runs resumed
+        self._epoch = self._batch = 0  # the epoch in progress, its steps done
+        self._skip = 0  # batches of the resumed epoch done before the checkpoint
+        self._metrics: list[np.ndarray] | None = None  # restored at the resumed epoch's start
 
     @property
     def wall_time_s(self) -> float:
         """Training time so far, over this process and the runs it resumed."""
         return self.previous_wall_time + time.perf_counter() - self._start
 
+    @property
+    def periodic(self) -> bool:
+        return bool(self.every or self.every_n_steps)
+
+    @property
+    def steps_done(self) -> int:
+        return self._step
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """(complete epochs, steps of the epoch in progress)."""
+        return self._epoch, self._batch
+
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
         if self.resume_from is not None:
             self._restore(self.resume_from)
+        self._step = int(self.model.optimizer.iterations.numpy())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._batch = epoch, 0
+        if self._metrics is not None:  # after Keras reset the metrics for this epoch
+            for variable, value in zip(self.model.metrics_variables, self._metrics):
+                variable.assign(value)
+            self._metrics, self._batch = None, self._skip
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._skip:  # a batch done before the checkpoint, fast-forwarded
+            self._skip -= 1
+            return
+        self._batch += 1
+        self._step += 1
+        signum = interrupt.requested()
+        if signum is not None:
+            self.interrupted = signum
+            self.model.stop_training = True
+            self.model.skip_validation = True  # the epoch is not over: no evaluation
+            self.save()
+            return
+        if self.every_n_steps and self._step % self.every_n_steps == 0:
+            self._pending = True
+        if self._pending and self._allowed():
+            self.save()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.interrupted is not None:  # a partial epoch: its checkpoint is written
+            return
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        if not self.every:
+        self._epoch, self._batch = epoch + 1, 0
+        if not self.periodic:
             return
+        if self.every and (epoch + 1) % self.every == 0:
+            self._pending = True
         last = epoch + 1 == self.params.get("epochs") or self.model.stop_training
-        due = ((epoch + 1) % self.every == 0  # short epochs: every `every_seconds` is enough
-               and time.monotonic() - self._last_save >= self.every_seconds)
-        if due or last:
-            self.save(epoch + 1)
-            self._last_save = time.monotonic()
+        if last or (self._pending and self._allowed()):
+            self.save()
 
-    def save(self, epochs_done: int) -> Path | None:
-        """Write the checkpoint of ``epochs_done`` epochs, unless a value is not finite."""
+    def _allowed(self) -> bool:
+        return time.monotonic() - self._last_save >= self.every_seconds
+
+    def save(self) -> Path | None:
+        """Write the checkpoint of this point, unless a value is not finite."""
+        self._pending, self._last_save = False, time.monotonic()
         if self.guard is not None and self.guard.failure:
             return None
         arrays, shapes = {}, {}
-        for group, variables in _groups(self.model).items():
-            for i, variable in enumerate(variables):
-                arrays[f"{group}:{i}"] = np.asarray(variable.numpy())
-            shapes[group] = [list(v.shape) for v in variables]
         states = {}
-        for name, callback in self.stateful.items():
+        for name, callback in self.stateful.items():  # first: the recorder flushes its rows
             state, values = callback.checkpoint_state()
             states[name] = state
             for i, value in enumerate(values):
                 arrays[f"callback:{name}:{i}"] = np.asarray(value)
+        for group, variables in _groups(self.model).items():
+            for i, variable in enumerate(variables):
+                arrays[f"{group}:{i}"] = np.asarray(variable.numpy())
+            shapes[group] = [list(v.shape) for v in variables]
         bad = [name for name, a in arrays.items()
                if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a))]
         if bad:
-            self._stop_on_non_finite(epochs_done, bad[0])
+            self._stop_on_non_finite(bad[0])
             return None
-        meta = {"epochs_done": epochs_done, "step": int(self.model.optimizer.iterations.numpy()),
-                "stopped": bool(self.model.stop_training), "history": self.history,
-                "wall_time_s": self.wall_time_s, "shapes": shapes,
+        epochs_done, steps_in_epoch = self.position
+        meta = {"epochs_done": epochs_done, "steps_in_epoch": steps_in_epoch,
+                "step": self._step, "stopped": bool(self.model.stop_training and
+                                                    self.interrupted is None),
+                "history": self.history, "wall_time_s": self.wall_time_s, "shapes": shapes,
                 "callbacks": states}
         arrays["__meta__"] = np.array(json.dumps(meta))
         self.folder.mkdir(exist_ok=True)
-        path = self.folder / f"epoch-{epochs_done:04d}.npz"
+        path = self.folder / file_name(epochs_done, self._step, steps_in_epoch)
         temporary = self.folder / f".{path.name}.{os.getpid()}.tmp"
         with open(temporary, "wb") as file:
             np.savez(file, **arrays)
@@ -163,28 +193,34 @@ class Checkpointer(keras.callbacks.Callback):
         os.replace(temporary, path)
         for old in checkpoints(self.folder.parent)[:-self.keep]:
             old.unlink(missing_ok=True)
+        self.last_saved = path
         return path
 
-    def _stop_on_non_finite(self, epochs_done: int, key: str) -> None:
+    def _stop_on_non_finite(self, key: str) -> None:
         """Weights can turn NaN while the loss and gradients stay finite (ReLU's max(x, 0)
         and the losses' clipping swallow NaN); the checkpoint finds it: stop, keep the last
         finite checkpoint, and report it through the guard (exit status 3)."""
         group, index = key.split(":")[0], int(key.split(":")[-1])
         where = _groups(self.model)[group][index].path if group != "callback" else key
         self.model.stop_training = True
+        epochs_done, steps = self.position
+        when = f"the end of epoch {epochs_done}" if not steps else f"step {self._step}"
         if self.guard is not None:
-            self.guard.failure = (f"a variable became NaN or infinite by the end of epoch "
-                                  f"{epochs_done} ({where}); the loss and gradients stayed finite")
+            self.guard.failure = (f"a variable became NaN or infinite by {when} ({where}); "
+                                  "the loss and gradients stayed finite")
 
     def _restore(self, checkpoint: Checkpoint) -> None:
         meta, arrays = checkpoint.meta, checkpoint.arrays
-        for group, variables in _groups(self.model).items():
+        groups = _groups(self.model)
+        metrics = groups.pop("metrics")
+        for group, variables in groups.items():
             shapes = [list(v.shape) for v in variables]
             if meta["shapes"].get(group) != shapes:
                 raise CheckpointError(
-                    f"{FOLDER}/{checkpoint.path.name}: its {group} variables do not match the model built "
-                    f"from the run's config.yaml ({len(meta['shapes'].get(group, []))} saved, "
-                    f"{len(shapes)} built); was config.yaml edited?")
+                    f"{FOLDER}/{checkpoint.path.name}: its {group} variables do not match the "
+                    f"model built from the run's config.yaml "
+                    f"({len(meta['shapes'].get(group, []))} saved, {len(shapes)} built); was "
+                    "config.yaml edited?")
             for i, variable in enumerate(variables):
                 variable.assign(arrays[f"{group}:{i}"])
         for name, callback in self.stateful.items():
@@ -194,3 +230,10 @@ class Checkpointer(keras.callbacks.Callback):
                     meta["callbacks"][name], [arrays[f"callback:{name}:{i}"] for i in range(count)])
         self.history = {k: list(v) for k, v in meta["history"].items()}
         self.previous_wall_time = float(meta["wall_time_s"])
+        if checkpoint.steps_in_epoch:
+            if meta["shapes"].get("metrics") != [list(v.shape) for v in metrics]:
+                raise CheckpointError(f"{FOLDER}/{checkpoint.path.name}: its metrics do not "
+                                      "match the run's config.yaml; was it edited?")
+            self._metrics = [arrays[f"metrics:{i}"] for i in range(len(metrics))]
+            self._skip = checkpoint.steps_in_epoch
+            self.model.fast_forward(self._skip)

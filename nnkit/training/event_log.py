@@ -8,7 +8,8 @@ one of three things, told apart by its tag:
 * ``epoch_*`` (Keras' TensorBoard) and ``gradient_flow`` (the flow image): the epoch; kept
   when the epoch is one of the ``epochs_done`` completed epochs;
 * ``evaluation_*_vs_iterations`` (Keras, at each epoch's end): the step count after that
-  epoch; kept up to and including the checkpoint's ``step``;
+  epoch; kept up to and including ``epoch_step``, the step count after the checkpoint's last
+  complete epoch (its ``step`` unless the checkpoint was written mid-epoch);
 * everything else (per-step instrumentation, the final diagnosis): the 0-based step; kept
   below ``step``.
 
@@ -25,14 +26,14 @@ import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
 
-def _keep(event: event_pb2.Event, epochs_done: int, step: int) -> bool:
+def _keep(event: event_pb2.Event, epochs_done: int, step: int, epoch_step: int) -> bool:
     if not event.HasField("summary") or not event.summary.value:
         return True
     tag = event.summary.value[0].tag
     if tag.startswith("epoch_") or tag == "gradient_flow":
         return event.step < epochs_done
     if tag.startswith("evaluation_"):
-        return event.step <= step
+        return event.step <= epoch_step
     return event.step < step
 
 
@@ -47,13 +48,15 @@ def _records(path: Path) -> tuple[list[bytes], bool]:
     return records, False
 
 
-def truncate_events(run_dir: Path, epochs_done: int, step: int) -> int:
-    """Drop the events of ``run_dir`` after ``epochs_done`` epochs / ``step`` steps; return
-    how many were dropped."""
-    dropped = 0
+def truncate_events(run_dir: Path, epochs_done: int, step: int,
+                    epoch_step: int | None = None) -> int:
+    """Drop the events of ``run_dir`` after ``epochs_done`` epochs / ``step`` steps (of
+    which ``epoch_step`` in complete epochs); return how many were dropped."""
+    dropped, epoch_step = 0, step if epoch_step is None else epoch_step
     for path in sorted(Path(run_dir).rglob("events.out.tfevents.*")):
         records, damaged = _records(path)
-        kept = [r for r in records if _keep(event_pb2.Event.FromString(r), epochs_done, step)]
+        kept = [r for r in records if _keep(event_pb2.Event.FromString(r), epochs_done, step,
+                                     epoch_step)]
         if len(kept) == len(records) and not damaged:
             continue
         dropped += len(records) - len(kept)

@@ -94,7 +94,46 @@ class TrainingModel(keras.Model):
         if self.train_function is not None and not force:
             return self.train_function
         if self.recorder is None:
-            return super().make_train_function(force)
+            super().make_train_function(force)  # sets self.train_function
+            function = self.train_function
+        else:
+            function = self._dispatching_train_function()
+        self.train_function = self._fast_forwarding(function)
+        return self.train_function
+
+    def fast_forward(self, steps: int) -> None:
+        """Let the next ``steps`` calls of the train function return the metrics as they are,
+        running nothing and reading no data: a run resumed in the middle of an epoch goes
+        through the batches done before its checkpoint this way (the data skips them), so
+        that Keras counts the epoch's steps as an uninterrupted run does."""
+        self._fast_forward = int(steps)
+
+    def build_metrics(self, x, y) -> None:
+        """Create the compiled metrics' variables now (Keras creates them when the step is
+        first traced), from a sample batch, and zero them: a checkpoint taken mid-epoch holds
+        their running sums, restored before the first step."""
+        self.compute_metrics(x, y, self([x], training=False), sample_weight=None)
+        self.reset_metrics()
+
+    _fast_forward = 0
+    skip_validation = False  # set when an interrupt ends an epoch early
+
+    def _should_eval(self, epoch, validation_freq):
+        """Keras' choice of epochs to validate, except after an interrupt: the epoch it cut
+        short is not over, and its evaluation would only delay the stop."""
+        return not self.skip_validation and super()._should_eval(epoch, validation_freq)
+
+    def _fast_forwarding(self, function):
+        def train_function(iterator):
+            if self._fast_forward > 0:
+                self._fast_forward -= 1
+                return self.get_metrics_result()
+            return function(iterator)
+
+        return train_function
+
+    def _dispatching_train_function(self):
+        """The train function with a recorder: the kind of step picked in Python."""
         if self.steps_per_execution != 1:
             raise ValueError("per-layer instrumentation counts steps one call at a time: "
                              "compile with steps_per_execution=1")
@@ -110,7 +149,6 @@ class TrainingModel(keras.Model):
                 functions[kind] = self._compile_step(kind)
             return functions[kind](iterator)
 
-        self.train_function = train_function
         return train_function
 
     def _compile_step(self, kind: tuple[bool, bool]):

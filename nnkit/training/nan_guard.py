@@ -28,18 +28,15 @@ class NonFiniteGuard(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.failure: str | None = None
-        self._step = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        step = self._step
-        self._step += 1
         if self.failure is not None:
             return
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             if self.model.recorder is not None:
                 self.model.recorder.flush()  # its rows may hold the gradient that caused it
-            self._stop("loss", step)
+            self._stop("loss", int(self.model.optimizer.iterations.numpy()) - 1)
         elif self.model.recorder is None and self.model.nonfinite_step >= 0:
             self._stop("gradient", self.model.nonfinite_step)
 

@@ -22,9 +22,9 @@ import keras
 
 from nnkit import instrument
 from nnkit.config import ExperimentConfig, dump, load_config
-from nnkit.training import distribute
+from nnkit.training import distribute, interrupt
 from nnkit.training.build import Experiment, build_experiment, compile_model
-from nnkit.training.checkpoint import Checkpoint, Checkpointer, load_latest
+from nnkit.training.checkpoint import Checkpoint, Checkpointer, checkpoints, load_latest
 from nnkit.training.early_stopping import EarlyStopping
 from nnkit.training.event_log import truncate_events
 from nnkit.training.model import TrainingModel
@@ -62,7 +62,7 @@ class TrainingCallbacks:
         return [finding.to_dict() for finding in self.instrumentation.findings]
 
 
-INTERRUPTED = {"status": "failed", "error": "interrupted"}  # until fit returns or raises
+INTERRUPTED = {"status": "interrupted", "error": "interrupted"}  # until fit returns or raises
 
 
 def error_text(error: BaseException) -> str:
@@ -100,7 +100,8 @@ def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: 
     if checkpoints:
         saving = config.training.checkpoint
         checkpointer = Checkpointer(run_dir, saving.every_n_epochs, saving.keep, callbacks,
-                                    guard, resume_from, saving.every_seconds)
+                                    guard, resume_from, saving.every_seconds,
+                                    saving.every_n_steps)
         callbacks.append(checkpointer)
     return TrainingCallbacks(callbacks, instrumentation, guard, checkpointer)
 
@@ -128,48 +129,92 @@ def _first_epoch(config: ExperimentConfig, resume_from: Checkpoint | None) -> in
 def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
           resume_from: Checkpoint | None = None) -> RunResult:
     """Fit the experiment's network and write the run folder's files; with ``resume_from``,
-    continue from that checkpoint of the same run folder."""
+    continue from that checkpoint of the same run folder.
+
+    SIGTERM or SIGINT during training stops it after the step in flight, with a checkpoint
+    and status ``interrupted`` (:mod:`nnkit.training.interrupt`), and raises ``Interrupted``.
+    """
     config, dataset = experiment.config, experiment.dataset
     write_atomic(run_dir / "config.yaml", dump(config))
     network = experiment.network
     with distribute.scope(experiment.strategy):
         model = TrainingModel(network.inputs, network.outputs, name=network.name)
     compile_model(experiment, model)
+    if resume_from is not None and resume_from.steps_in_epoch:
+        model.build_metrics(dataset.x_train[:2], experiment.labels(dataset.y_train[:2]))
     parts = training_callbacks(config, model, run_dir, resume_from)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     outcome = INTERRUPTED
-    resumed = {"resumed_from_epoch": resume_from.epochs_done} if resume_from else {}
+    resumed = {}
+    if resume_from is not None:
+        resumed = {"resumed_from_epoch": resume_from.epochs_done,
+                   "resumed_from_step": int(resume_from.meta["step"])}
+    skip = resume_from.steps_in_epoch if resume_from is not None else 0
     start = time.perf_counter()
-    try:
-        model.fit(**experiment.fit_arguments(_first_epoch(config, resume_from)),
-                  callbacks=parts.callbacks, verbose=verbose)
-        history = parts.checkpointer.history
-        outcome = parts.outcome()
-        if not parts.guard.failure:
-            network.save(run_dir / "model.keras")
-        metrics = {
-            **outcome,
-            **resumed,
-            "task": dataset.task,
-            "epochs_run": len(history.get("loss", [])),
-            "steps_per_epoch": experiment.steps_per_epoch,
-            "wall_time_s": round(parts.checkpointer.wall_time_s, 3),
-            "parameters": int(network.count_params()),
-            "replicas": experiment.strategy.num_replicas_in_sync if experiment.strategy else 1,
-            **_evaluate(experiment, model),
-            "diagnosis": parts.diagnosis(),
-            "history": history,
-        }
-    except BaseException as error:
-        metrics = {**outcome, **resumed, "error": error_text(error),
-                   "wall_time_s": round(time.perf_counter() - start, 3)}
-        write_json(run_dir / "metrics.json", metrics)
-        raise
+    checkpointer = parts.checkpointer
+    with interrupt.deferred_signals():  # a signal after fit: the run still completes
+        try:
+            model.fit(**experiment.fit_arguments(_first_epoch(config, resume_from), skip=skip),
+                      callbacks=parts.callbacks, verbose=verbose)
+            if checkpointer.interrupted is not None:
+                return _interrupted(run_dir, parts, resumed)
+            history = checkpointer.history
+            outcome = parts.outcome()
+            if not parts.guard.failure:
+                network.save(run_dir / "model.keras")
+            metrics = {
+                **outcome,
+                **resumed,
+                "task": dataset.task,
+                "epochs_run": len(history.get("loss", [])),
+                "steps_per_epoch": experiment.steps_per_epoch,
+                "wall_time_s": round(checkpointer.wall_time_s, 3),
+                "parameters": int(network.count_params()),
+                "replicas": experiment.strategy.num_replicas_in_sync if experiment.strategy else 1,
+                **_evaluate(experiment, model),
+                "diagnosis": parts.diagnosis(),
+                "history": history,
+            }
+        except interrupt.Interrupted:
+            raise  # metrics.json is written
+        except BaseException as error:
+            if not isinstance(error, KeyboardInterrupt):  # (a second signal: stop at once)
+                outcome = {"status": "failed"}
+            metrics = {**outcome, **resumed, "error": error_text(error),
+                       "wall_time_s": round(time.perf_counter() - start, 3)}
+            write_json(run_dir / "metrics.json", metrics)
+            raise
     write_json(run_dir / "metrics.json", metrics)
     if parts.guard.failure:
         raise NonFiniteError(f"training stopped: {parts.guard.failure}; run folder: {run_dir}")
     return RunResult(run_dir, metrics, network)
+
+
+def _interrupted(run_dir: Path, parts: TrainingCallbacks, resumed: dict):
+    """Record a run stopped by a signal, then raise ``Interrupted`` naming how to go on."""
+    checkpointer = parts.checkpointer
+    signal_name = interrupt.name(checkpointer.interrupted)
+    epochs_done, steps = checkpointer.position
+    where = (f"at step {checkpointer.steps_done} (epoch {epochs_done + 1}, after "
+             f"{steps} of its steps)" if steps else
+             f"at step {checkpointer.steps_done} (after epoch {epochs_done})")
+    saved = checkpointer.last_saved
+    command = f"nnkit run --resume {run_dir}"
+    history = checkpointer.history
+    write_json(run_dir / "metrics.json", {
+        "status": "interrupted", **resumed,
+        "error": f"interrupted by {signal_name} {where}",
+        "checkpoint": f"{saved.parent.name}/{saved.name}" if saved else None,
+        "resume": command, "epochs_run": len(history.get("loss", [])),
+        "steps_done": checkpointer.steps_done,
+        "wall_time_s": round(checkpointer.wall_time_s, 3),
+        "diagnosis": parts.diagnosis(), "history": history})
+    kept = (f"checkpoint {saved.parent.name}/{saved.name} written" if saved else
+            "no checkpoint written (a value was not finite)")
+    raise interrupt.Interrupted(
+        f"interrupted by {signal_name} {where}; {kept}; run folder: {run_dir}\n"
+        f"resume with: {command}", checkpointer.interrupted)
 
 
 def run(config: ExperimentConfig, log_dir: str | None = None,
@@ -194,15 +239,20 @@ class AlreadyCompleted(Exception):
     """``--resume`` of a run whose metrics.json says it completed: nothing to do."""
 
 
-def resume(run_dir: str | Path, verbose: int | str = "auto") -> RunResult:
-    """Continue the run in ``run_dir`` from its newest checkpoint (from the start if it has
-    none), appending to its TensorBoard logs after cutting them back to that checkpoint."""
+def resume(run_dir: str | Path, verbose: int | str = "auto", restart: bool = False) -> RunResult:
+    """Continue the run in ``run_dir`` from its newest intact checkpoint (from the start if
+    it has none), appending to its TensorBoard logs after cutting them back to that
+    checkpoint. Damaged checkpoints are skipped with a warning; when all are damaged,
+    ``CheckpointError``. ``restart`` starts the run over in the same folder on purpose: its
+    checkpoints and logged events are deleted first."""
     run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise RunDirError("no such folder")
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
         raise RunDirError("not a run folder (it has no config.yaml)")
     metrics_path = run_dir / "metrics.json"
-    if metrics_path.is_file():
+    if metrics_path.is_file() and not restart:
         try:
             status = json.loads(metrics_path.read_text()).get("status")
         except ValueError:
@@ -214,9 +264,17 @@ def resume(run_dir: str | Path, verbose: int | str = "auto") -> RunResult:
         raise RunDirError("--resume does not support distribute: multi_worker runs yet (every "
                           "worker would need the chief's checkpoint); start the run again")
     experiment = build_experiment(config)
-    checkpoint = load_latest(run_dir)
-    if checkpoint is None:
-        truncate_events(run_dir, 0, 0)
+    if restart:
+        for path in checkpoints(run_dir):
+            path.unlink()
+        (run_dir / "model.keras").unlink(missing_ok=True)
+        metrics_path.unlink(missing_ok=True)
+        checkpoint = None
     else:
-        truncate_events(run_dir, checkpoint.epochs_done, int(checkpoint.meta["step"]))
+        checkpoint = load_latest(run_dir)
+    if checkpoint is None:
+        truncate_events(run_dir, 0, 0, 0)
+    else:
+        step = int(checkpoint.meta["step"])
+        truncate_events(run_dir, checkpoint.epochs_done, step, step - checkpoint.steps_in_epoch)
     return train(experiment, run_dir, verbose, resume_from=checkpoint)

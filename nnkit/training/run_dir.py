@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import secrets
 import tempfile
 import time
 from pathlib import Path
+
+from nnkit import strict_json
 
 
 class RunDirError(Exception):
@@ -56,7 +57,8 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 
 
 def write_json(path: Path, data: dict) -> None:
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    """Strict JSON (non-finite numbers as null, listed under ``non_finite``), atomically."""
+    write_atomic(path, strict_json.dumps(data, indent=2) + "\n")
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:

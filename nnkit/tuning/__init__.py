@@ -17,7 +17,7 @@ from pathlib import Path
 import keras_tuner as kt
 import yaml
 
-from nnkit.config import ConfigError, ExperimentConfig, dump
+from nnkit.config import ConfigError, ExperimentConfig, dump, yaml12
 from nnkit.training.run_dir import write_csv
 from nnkit.tuning.hypermodel import NnkitHyperModel
 from nnkit.tuning.space import validate
@@ -60,7 +60,7 @@ def _check_unchanged(folder: Path, config: ExperimentConfig) -> None:
     saved = folder / "search.yaml"
     current = _fingerprint(config)
     if saved.exists():
-        previous = yaml.safe_load(saved.read_text())
+        previous = yaml12.load(saved.read_text())
         if previous != current:
             changed = sorted(k for part in ("search", "config")
                              for k in set(previous.get(part, {})) | set(current[part])
