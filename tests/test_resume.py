@@ -1,6 +1,5 @@
 """Checkpoints and ``nnkit run --resume``: a killed run continues to the same end."""
 
-import collections
 import importlib
 import json
 import os
@@ -16,21 +15,14 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
-from event_files import summary_values
+from same_run import DETERMINISTIC, assert_same_end, assert_same_events, logged_steps
 from nnkit.cli import main
 from nnkit.config import load_config
 from nnkit.training import NonFiniteError, resume, run
 from nnkit.training.checkpoint import checkpoints, load_latest
 from nnkit.training.event_log import truncate_events
 
-# Dropout (seed state), batch norm (moving statistics), momentum (slots), histograms: every
-# kind of state a checkpoint must carry.
-DETERMINISTIC = ["experiment.deterministic=true", "model.dropout=0.2", "model.batch_norm=after",
-                 "optimizer={name: momentum, learning_rate: 0.05, momentum: 0.9}",
-                 "training.epochs=5", "logging.histogram_every_n_steps=4",
-                 "training.checkpoint.every_seconds=0"]
 run_module = importlib.import_module("nnkit.training.run")  # the name `run` is the function
-TOLERANCE = 1e-6  # the issue's bound; deterministic ops give exact equality in practice
 
 
 class _Stop(keras.callbacks.Callback):
@@ -67,30 +59,6 @@ def stop_at(monkeypatch):
     return install
 
 
-def _events(run_dir: Path) -> dict[str, list[int]]:
-    """tag → steps, over every event file of the run."""
-    steps = collections.defaultdict(list)
-    for folder, tag, step, _ in summary_values(run_dir):
-        steps[f"{folder}/{tag}"].append(step)
-    return steps
-
-
-def _weights(run_dir: Path) -> list[np.ndarray]:
-    return keras.saving.load_model(run_dir / "model.keras", safe_mode=True).get_weights()
-
-
-def _assert_same_end(full: Path, resumed: Path) -> None:
-    a, b = (json.loads((d / "metrics.json").read_text()) for d in (full, resumed))
-    assert b["status"] == "completed" and b["epochs_run"] == a["epochs_run"]
-    for split in ("train", "validation", "test"):
-        for name, value in a[split].items():
-            assert abs(b[split][name] - value) <= TOLERANCE, (split, name)
-    for name, values in a["history"].items():
-        np.testing.assert_allclose(b["history"][name], values, atol=TOLERANCE, rtol=0)
-    for x, y in zip(_weights(full), _weights(resumed), strict=True):
-        np.testing.assert_allclose(y, x, atol=TOLERANCE, rtol=0)
-
-
 def test_interrupted_run_resumes_to_the_same_weights_metrics_and_logs(tiny_config, stop_at):
     full = run(load_config(tiny_config, DETERMINISTIC), verbose=0)
     steps = full.metrics["steps_per_epoch"]
@@ -104,13 +72,8 @@ def test_interrupted_run_resumes_to_the_same_weights_metrics_and_logs(tiny_confi
     assert load_latest(killed).epochs_done == 2
     result = resume(killed, verbose=0)
     assert result.metrics["resumed_from_epoch"] == 2
-    _assert_same_end(full, killed)
-    before, after = _events(full), _events(killed)
-    for tag, steps in after.items():
-        assert len(steps) == len(set(steps)), f"{tag}: a step logged twice"
-        if not tag.endswith("gradient_flow"):  # drawn at most every 10 s, whenever that falls
-            assert sorted(steps) == sorted(before[tag]), tag
-    assert set(after) == set(before)
+    assert_same_end(full, killed)
+    assert_same_events(full, killed)
 
 
 def test_kill_9_mid_epoch_then_resume_from_the_command_line(tiny_config, tmp_path):
@@ -140,8 +103,8 @@ def test_kill_9_mid_epoch_then_resume_from_the_command_line(tiny_config, tmp_pat
     assert 3 <= done < 40
     assert main(["run", "--resume", str(killed), "--quiet"]) == 0
     (full,) = (tmp_path / "full" / "tiny").iterdir()
-    _assert_same_end(full, killed)
-    for tag, steps in _events(killed).items():
+    assert_same_end(full, killed)
+    for tag, steps in logged_steps(killed).items():
         assert len(steps) == len(set(steps)), f"{tag}: a step logged twice"
 
 
@@ -157,7 +120,7 @@ def test_early_stopping_state_survives_a_resume(tiny_config, stop_at):
     restore()
     (killed,) = [d for d in full.run_dir.parent.iterdir() if d != full.run_dir]
     resume(killed, verbose=0)
-    _assert_same_end(full.run_dir, killed)
+    assert_same_end(full.run_dir, killed)
 
 
 def meta_steps(run_dir: Path) -> int:
@@ -202,8 +165,8 @@ def test_resume_without_a_checkpoint_starts_over(tiny_config, stop_at):
     (killed,) = [d for d in full.parent.iterdir() if d != full]
     assert load_latest(killed) is None
     resume(killed, verbose=0)
-    _assert_same_end(full, killed)
-    assert all(len(s) == len(set(s)) for s in _events(killed).values())
+    assert_same_end(full, killed)
+    assert all(len(s) == len(set(s)) for s in logged_steps(killed).values())
 
 
 def test_resume_command_line_errors(tiny_config, tmp_path, capsys):
@@ -250,7 +213,7 @@ def test_truncation_reads_each_tag_by_what_its_step_means(tmp_path):
     with open(path, "ab") as file:
         file.write(b"\x10\x00\x00")  # a record cut short by kill -9
     assert truncate_events(tmp_path, epochs_done=2, step=14) == 5
-    assert {t: sorted(s) for t, s in _events(tmp_path).items()} == {
+    assert {t: sorted(s) for t, s in logged_steps(tmp_path).items()} == {
         "train/epoch_loss": [0, 1], "train/grad_norm/global": [13],
         "train/evaluation_loss_vs_iterations": [14]}
     assert truncate_events(tmp_path, epochs_done=2, step=14) == 0, "nothing left to drop"

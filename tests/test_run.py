@@ -1,6 +1,7 @@
 """End-to-end ``nnkit run``: every file of the run folder, and what it contains."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -175,3 +176,40 @@ def test_loss_parameters_reach_the_loss_object():
     assert float(huber(np.ones((1, 1)), np.zeros((1, 1)))) == pytest.approx(0.21875)
     assert isinstance(losses.build("auto", "multiclass"),
                       keras.losses.SparseCategoricalCrossentropy)
+
+
+def test_metrics_json_of_a_diverged_run_is_strict_json(tiny_config, capsys):
+    """NaN and Infinity are not JSON: a strict parser must read the file. Linear units at
+    this rate send the squared error itself to NaN (the history and evaluations hold it)."""
+    status = main(["run", str(tiny_config), "--quiet", "-o", "optimizer.name=sgd",
+                   "-o", "optimizer.learning_rate=1e30", "-o", "model.activation=linear",
+                   "-o", "data={name: curve, n_samples: 200}", "-o", "training.epochs=3"])
+    assert status == 3
+    capsys.readouterr()
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    (path,) = Path(tiny_config).parent.glob("logs/tiny/*/metrics.json")
+    metrics = json.loads(path.read_text(), parse_constant=refuse)
+    assert metrics["status"] == "failed" and "NaN or infinite" in metrics["error"]
+    assert metrics["non_finite"], "the replaced values are listed"
+    for where, what in metrics["non_finite"].items():
+        assert _value_at(metrics, where) is None and what in ("nan", "inf", "-inf")
+
+
+def _value_at(data, path: str):
+    for part in re.findall(r"[^.\[\]]+", path):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    return data
+
+
+def test_strict_json_replaces_and_lists_every_non_finite_number():
+    from nnkit import strict_json
+
+    data = {"a": float("nan"), "b": [1.0, float("inf"), {"c": -float("inf")}],
+            "d": np.float32("nan"), "e": 2.5, "f": None}
+    text = strict_json.dumps(data)
+    parsed = json.loads(text, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    assert parsed["non_finite"] == {"a": "nan", "b[1]": "inf", "b[2].c": "-inf", "d": "nan"}
+    assert parsed["a"] is None and parsed["b"] == [1.0, None, {"c": None}] and parsed["e"] == 2.5

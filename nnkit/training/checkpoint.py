@@ -135,7 +135,8 @@ class Checkpointer(keras.callbacks.Callback):
             return
         if self.every_n_steps and self._step % self.every_n_steps == 0:
             self._pending = True
-        if self._pending and self._allowed():
+        epoch_over = self._batch == self.params.get("steps")  # on_epoch_end saves it
+        if self._pending and not epoch_over and self._allowed():
             self.save()
 
     def on_epoch_end(self, epoch, logs=None):

@@ -1,0 +1,54 @@
+"""Comparing a resumed run with one that was never interrupted (shared by the resume tests)."""
+
+import collections
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from event_files import summary_values
+
+# Dropout (seed state), batch norm (moving statistics), momentum (slots), histograms: every
+# kind of state a checkpoint must carry.
+DETERMINISTIC = ["experiment.deterministic=true", "model.dropout=0.2", "model.batch_norm=after",
+                 "optimizer={name: momentum, learning_rate: 0.05, momentum: 0.9}",
+                 "training.epochs=5", "logging.histogram_every_n_steps=4",
+                 "training.checkpoint.every_seconds=0"]
+TOLERANCE = 1e-6  # the issue's bound; deterministic ops give exact equality in practice
+
+
+def logged_steps(run_dir: Path) -> dict[str, list[int]]:
+    """tag → steps, over every event file of the run (duplicates included)."""
+    steps = collections.defaultdict(list)
+    for folder, tag, step, _ in summary_values(run_dir):
+        steps[f"{folder}/{tag}"].append(step)
+    return steps
+
+
+def weights(run_dir: Path) -> list[np.ndarray]:
+    return keras.saving.load_model(run_dir / "model.keras", safe_mode=True).get_weights()
+
+
+def assert_same_end(full: Path, resumed: Path) -> None:
+    """Same status, epochs, evaluation, history and weights, within TOLERANCE."""
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (full, resumed))
+    assert b["status"] == "completed" and b["epochs_run"] == a["epochs_run"]
+    for split in ("train", "validation", "test"):
+        for name, value in a[split].items():
+            assert abs(b[split][name] - value) <= TOLERANCE, (split, name)
+    for name, values in a["history"].items():
+        np.testing.assert_allclose(b["history"][name], values, atol=TOLERANCE, rtol=0)
+    for x, y in zip(weights(full), weights(resumed), strict=True):
+        np.testing.assert_allclose(y, x, atol=TOLERANCE, rtol=0)
+
+
+def assert_same_events(full: Path, resumed: Path) -> None:
+    """Each tag logged at the same steps, each step once (the flow image, drawn at most every
+    few seconds, only once per step)."""
+    before, after = logged_steps(full), logged_steps(resumed)
+    for tag, steps in after.items():
+        assert len(steps) == len(set(steps)), f"{tag}: a step logged twice"
+        if not tag.endswith("gradient_flow"):
+            assert sorted(steps) == sorted(before[tag]), tag
+    assert set(after) == set(before)
