@@ -48,8 +48,8 @@ def run_study(name: str, args, quick: list[str], extra: list[str] = ()) -> list[
     config_path = ROOT / "configs" / "studies" / f"{name}.yaml"
     overrides = [*(quick if args.quick else []), *extra, f"experiment.log_dir={args.logdir}"]
     config = load_config(config_path, overrides)
-    result = run_sweep(config_path, overrides, config.sweep, config.experiment.log_dir,
-                       config.experiment.name, log=lambda line: print(line, file=sys.stderr))
+    result = run_sweep(config_path, overrides, config, new=True,  # a study measures afresh
+                       log=lambda line: print(line, file=sys.stderr))
     runs = []
     for row in result.rows:
         folder = Path(row["folder"])

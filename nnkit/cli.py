@@ -41,8 +41,14 @@ def _parser() -> argparse.ArgumentParser:
                           "checkpoints and logged events (e.g. when every checkpoint is "
                           "damaged)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    sweep = sub.add_parser("sweep", help="run every combination of the config's sweep: section")
-    _add_config_arguments(sweep)
+    sweep = sub.add_parser("sweep", help="run every combination of the config's sweep: "
+                                          "section (run again: continues where it stopped)")
+    _add_config_arguments(sweep, optional=True)
+    sweep.add_argument("--resume", metavar="SWEEP_DIR",
+                       help="continue the sweep in SWEEP_DIR with the config saved in it; "
+                            "no CONFIG")
+    sweep.add_argument("--new", action="store_true",
+                       help="start a new sweep folder even if an earlier one ran this config")
     sweep.add_argument("--metric", help="sort the summary by this, e.g. validation.loss "
                                         "(default: validation.accuracy, or validation.loss "
                                         "for regression)")
@@ -122,15 +128,33 @@ def command_run(args) -> int:
 
 
 def command_sweep(args) -> int:
+    from pathlib import Path
+
     from nnkit.config import ConfigError
     from nnkit.sweep import run_sweep
 
+    sweep_dir = None
+    if args.resume is not None:
+        if args.config is not None or overrides(args) or args.new:
+            print(f"{args.resume}: --resume continues the sweep with the config.yaml saved in "
+                  "it; give no CONFIG, -o, --logdir or --new", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        sweep_dir = Path(args.resume)
+        if not (sweep_dir / "config.yaml").is_file():
+            what = "no such folder" if not sweep_dir.exists() else (
+                "not a sweep folder (it has no config.yaml)")
+            print(f"{args.resume}: {what}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        args.config = str(sweep_dir / "config.yaml")
+    elif args.config is None:
+        print("nnkit sweep: give a CONFIG file, or --resume SWEEP_DIR", file=sys.stderr)
+        return EXIT_BAD_INPUT
     config = load(args)
     if not config.sweep:
         raise ConfigError([f"{args.config}: sweep: the config has no sweep section; add one, "
                            "e.g. sweep: {model.activation: [relu, tanh]}"])
-    result = run_sweep(args.config, overrides(args), config.sweep, config.experiment.log_dir,
-                       config.experiment.name, args.metric)
+    result = run_sweep(args.config, overrides(args), config, args.metric, new=args.new,
+                       sweep_dir=sweep_dir)
     failed = sum(row["status"] != "completed" for row in result.rows)
     print(f"{len(result.rows) - failed} completed, {failed} failed; table: "
           f"{result.sweep_dir / 'sweep.csv'}")

@@ -2,24 +2,30 @@
 
 Each combination is a normal run folder inside ``<log dir>/<experiment>/sweep-<id>/``,
 named after its values; the TensorBoard hparams dashboard compares them; a failed run is
-recorded with its reason and the sweep goes on; ``sweep.csv`` and a table sorted by the
-chosen metric summarise it.
+recorded with its reason and the sweep goes on; ``sweep.csv`` (rewritten after every run)
+and a table sorted by the chosen metric summarise it. A killed or interrupted sweep
+continues where it stopped when the same command is run again (:mod:`.state`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 
-from nnkit.sweep import hparams
+from nnkit.config import ExperimentConfig, dump
+from nnkit.sweep import hparams, state
 from nnkit.sweep.grid import Point, expand
+from nnkit.training import interrupt
 from nnkit.training.build import build_experiment
-from nnkit.training.run import train
-from nnkit.training.run_dir import create_run_dir, write_csv
+from nnkit.training.checkpoint import CheckpointError
+from nnkit.training.interrupt import Interrupted
+from nnkit.training.run import AlreadyCompleted, resume, train
+from nnkit.training.run_dir import check_writable, create_run_dir, write_atomic, write_csv
 
 
 @dataclass
@@ -47,42 +53,119 @@ def _row(point: Point, run_dir: Path, metrics: dict, error: str | None) -> dict:
     return row
 
 
-def run_sweep(config_path, overrides: list[str], sweep: dict[str, list], log_dir: str,
-              experiment_name: str, metric: str | None = None, log=print) -> SweepResult:
-    """Run the grid; ``log`` receives one progress line per run and the summary."""
-    points = expand(config_path, overrides, sweep)
-    sweep_dir = create_run_dir(log_dir, experiment_name, prefix="sweep-")
-    result = SweepResult(sweep_dir)
-    classification = None
-    start = time.perf_counter()
-    for index, point in enumerate(points, start=1):
-        keras.backend.clear_session()
-        run_dir = sweep_dir / point.name
-        metrics, error = {}, None
+def _open_sweep_dir(config: ExperimentConfig, new: bool, sweep_dir: Path | None,
+                    log) -> Path:
+    """The sweep folder to work in: ``sweep_dir`` (``--resume``), the newest one this config
+    ran in, or a new one (with ``new``, or when none matches: the differences are logged)."""
+    if sweep_dir is not None:
+        return sweep_dir
+    parent = check_writable(config.experiment.log_dir) / config.experiment.name
+    if not new and parent.is_dir():
+        found, differences, newest = state.find(parent, config)
+        if found is not None:
+            log(f"continuing the sweep in {found} (same grid and base config; --new starts "
+                "a fresh one)")
+            return found
+        if newest is not None:
+            shown = ", ".join(differences[:6]) + (", ..." if len(differences) > 6 else "")
+            log(f"a new sweep: the newest one, {newest}, was run with another grid or base "
+                f"config (changed: {shown})")
+    folder = create_run_dir(config.experiment.log_dir, config.experiment.name, prefix="sweep-")
+    write_atomic(folder / state.CONFIG, dump(config))
+    return folder
+
+
+def _train_point(point: Point, run_dir: Path, sweep_dir: Path, sweep: dict, log) -> dict:
+    """Train (or continue, or keep) one point's run; its metrics."""
+    kind = state.run_state(run_dir)
+    if kind == "done":
+        return json.loads((run_dir / "metrics.json").read_text())
+    if kind == "resume":
         try:
-            experiment = build_experiment(point.config)
-            if classification is None:
-                classification = experiment.dataset.task != "regression"
-                hparams.write_space(sweep_dir, sweep, classification)
-            run_dir.mkdir()
-            hparams.write_values(run_dir, point.values)
-            metrics = train(experiment, run_dir, verbose=0).metrics
-        except Exception as exc:  # a failed run is recorded and the sweep goes on
-            error = f"{type(exc).__name__}: {exc}"
-            if (run_dir / "metrics.json").exists():
-                metrics = json.loads((run_dir / "metrics.json").read_text())
-        row = _row(point, run_dir, metrics, error)
-        result.rows.append(row)
-        elapsed = time.perf_counter() - start
-        summary = error or ", ".join(f"{k}={row[k]:.4f}" for k in ("validation.loss",
-                                                                    "validation.accuracy")
-                                     if isinstance(row.get(k), float))
-        log(f"[{index}/{len(points)}] {point.name}: {row['status']} ({summary}) "
-            f"[{elapsed:.0f}s, ~{elapsed / index * (len(points) - index):.0f}s left]")
-    metric = metric or ("validation.accuracy" if classification else "validation.loss")
-    write_csv(sweep_dir / "sweep.csv", result.rows)
+            return resume(run_dir, verbose=0).metrics
+        except AlreadyCompleted:
+            return json.loads((run_dir / "metrics.json").read_text())
+        except CheckpointError as error:
+            log(f"{run_dir.name}: {error}; starting it over")
+            return resume(run_dir, verbose=0, restart=True).metrics
+    shutil.rmtree(run_dir, ignore_errors=True)  # killed before it had a config: start over
+    experiment = build_experiment(point.config)
+    if not any(sweep_dir.glob("events.out.tfevents.*")):
+        hparams.write_space(sweep_dir, sweep, experiment.dataset.task != "regression")
+    run_dir.mkdir()
+    hparams.write_values(run_dir, point.values)
+    return train(experiment, run_dir, verbose=0).metrics
+
+
+def run_sweep(config_path, overrides: list[str], config: ExperimentConfig,
+              metric: str | None = None, log=print, new: bool = False,
+              sweep_dir: Path | None = None) -> SweepResult:
+    """Run the grid of ``config.sweep`` (``config`` is ``config_path`` with ``overrides``);
+    ``log`` receives one progress line per run and the summary.
+
+    The sweep continues the folder it ran in before, if any (see :mod:`.state`), keeping
+    its finished runs and resuming its interrupted one; ``sweep.csv`` is rewritten after
+    every run, pending runs included. SIGTERM/SIGINT stop it after the step in flight with
+    the run checkpointed, and raise ``Interrupted`` naming the command that continues it.
+    """
+    sweep = config.sweep
+    points = expand(config_path, overrides, sweep)
+    sweep_dir = _open_sweep_dir(config, new, sweep_dir, log)
+    result = SweepResult(sweep_dir)
+    classification = None  # from the first run's task
+    rows = {p.name: _row(p, sweep_dir / p.name, {"status": "pending"}, None) for p in points}
+    done = [p for p in points if state.run_state(sweep_dir / p.name) == "done"]
+    if done:
+        log(f"{len(done)} of {len(points)} runs already done")
+    start, trained = time.perf_counter(), 0
+    with interrupt.deferred_signals():
+        for index, point in enumerate(points, start=1):
+            run_dir = sweep_dir / point.name
+            if interrupt.requested() is not None:
+                _stopped(sweep_dir, rows, interrupt.requested())
+            keras.backend.clear_session()
+            metrics, error, was_done = {}, None, point in done
+            try:
+                metrics = _train_point(point, run_dir, sweep_dir, sweep, log)
+            except Interrupted as stop:
+                rows[point.name] = _row(point, run_dir, _read_metrics(run_dir), None)
+                write_csv(sweep_dir / "sweep.csv", list(rows.values()))
+                _stopped(sweep_dir, rows, stop.signum)
+            except Exception as exc:  # a failed run is recorded and the sweep goes on
+                error = f"{type(exc).__name__}: {exc}"
+                metrics = _read_metrics(run_dir)
+            row = rows[point.name] = _row(point, run_dir, metrics, error)
+            write_csv(sweep_dir / "sweep.csv", list(rows.values()))
+            trained += not was_done
+            elapsed = time.perf_counter() - start
+            left = len(points) - index
+            summary = error or ", ".join(f"{k}={row[k]:.4f}" for k in ("validation.loss",
+                                                                        "validation.accuracy")
+                                         if isinstance(row.get(k), float))
+            eta = f", ~{elapsed / trained * left:.0f}s left" if trained else ""
+            log(f"[{index}/{len(points)}] {point.name}: {row['status']}"
+                f"{' (kept)' if was_done else ''} ({summary}) [{elapsed:.0f}s{eta}]")
+            if classification is None and metrics.get("task"):
+                classification = metrics["task"] != "regression"
+    result.rows = list(rows.values())
+    metric = metric or ("validation.loss" if classification is False else "validation.accuracy")
     _print_table(result.rows, metric, log)
     return result
+
+
+def _read_metrics(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _stopped(sweep_dir: Path, rows: dict, signum: int):
+    """A signal stopped the sweep: raise Interrupted with the command that continues it."""
+    left = sum(row["status"] not in state.FINAL for row in rows.values())
+    raise Interrupted(f"sweep interrupted by {interrupt.name(signum)}; {left} of {len(rows)} "
+                      f"runs not finished; sweep folder: {sweep_dir}\n"
+                      f"continue with: nnkit sweep --resume {sweep_dir}", signum)
 
 
 def _print_table(rows: list[dict], metric: str, log) -> None:
