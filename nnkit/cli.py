@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from nnkit import __version__, strict_json
+from nnkit.plain_text import plain
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NON_FINITE = 0, 1, 2, 3
 KINDS = ("activations", "initializers", "layers", "optimizers", "losses", "metrics",
@@ -28,7 +29,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser, optional: bool = Fals
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nnkit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="nnkit", description=plain(__doc__.splitlines()[0]))
     parser.add_argument("--version", action="version", version=f"nnkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="train the experiment of a config file")
@@ -210,7 +211,7 @@ def command_list(args) -> int:
         print(f"{kind}:")
         width = max(len(name) for name, _ in table[kind])
         for name, description in table[kind]:
-            print(f"  {name:<{width}}  {description}")
+            print(f"  {name:<{width}}  {plain(description)}")
     if not args.kind:
         print("\nKeras' own objects are reachable as keras:<name> (e.g. keras:glorot_uniform).")
     return EXIT_OK

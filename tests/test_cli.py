@@ -5,7 +5,7 @@ import json
 import pytest
 
 from nnkit import activations, data, initializers, optimizers
-from nnkit.cli import main
+from nnkit.cli import COMMANDS, main
 
 
 def test_validate_ok_and_bad(tiny_config, write_config, capsys):
@@ -58,3 +58,19 @@ def test_no_command_is_a_usage_error():
     with pytest.raises(SystemExit) as exit_info:
         main([])
     assert exit_info.value.code == 2
+
+
+def test_help_and_list_are_plain_text(capsys):
+    """No reStructuredText markup (roles, double backticks) reaches the terminal."""
+    import re
+
+    texts = []
+    for argv in [["--help"], *[[c, "--help"] for c in COMMANDS]]:
+        with pytest.raises(SystemExit):
+            main(argv)
+        texts.append(capsys.readouterr().out)
+    assert main(["list"]) == 0
+    texts.append(capsys.readouterr().out)
+    for text in texts:
+        assert not re.search(r"``|:[a-z]+:`|`[^`\n]+`", text), text
+    assert "nnkit.activations" in texts[-1], "a role's target stays"

@@ -92,3 +92,30 @@ def test_json_schema_describes_sections_and_variants():
     for name in ("spirals", "digits", "csv", "cnn", "nag", "adam"):
         assert f'"{name}"' in text
     assert schema["$defs"]["Training"]["additionalProperties"] is False
+
+
+def test_readme_config_reference_is_the_schema_s_defaults():
+    """README's block is generated from the schema; regenerate it with
+    ``python -m nnkit.config.reference`` when a key or default changes."""
+    from pathlib import Path
+
+    from nnkit.config.reference import reference_yaml
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Config reference"):]
+    block = section[section.index("```yaml\n") + 8:section.index("```\n", 10)]
+    assert block == reference_yaml()
+    assert yaml.safe_load(block) is not None
+    defaults = ExperimentConfig()
+    loaded = load_config_text(block)
+    assert loaded == defaults, "the block, read back, is the default config"
+
+
+def load_config_text(text: str):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "reference.yaml"
+        path.write_text(text)
+        return load_config(path)
