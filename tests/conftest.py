@@ -3,6 +3,12 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # README's command runs two test processes on two cores (pytest -n 2): one TensorFlow
+    # thread each, inherited by the subprocesses tests start. TensorFlow's thread pools spin
+    # while they wait; oversubscribed, they made some tests ten times slower (measured).
+    for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -19,6 +20,7 @@ from tensorboard.util import tensor_util
 from event_files import summary_values
 from nnkit.config import load_config
 from nnkit.training import ExperimentError, build_experiment
+from nnkit.training.checkpoint import load_latest
 
 CONFIG = {
     "experiment": {"name": "dist", "seed": 3},
@@ -49,6 +51,8 @@ def _finish(process: subprocess.Popen) -> str:
         process.kill()
         raise
     assert process.returncode == 0, err[-3000:]
+    noise = [line for line in err.splitlines() if "RPC" in line or "rror" in line]
+    assert not noise, f"a normal end prints no error lines: {noise}"
     return out
 
 
@@ -116,14 +120,54 @@ def test_two_workers_on_loopback_match_one_device(single_and_mirrored, config_pa
     logdir = config_path.parent / "workers"
     workers = [
         _nnkit_run(config_path, logdir, "training.distribute=multi_worker",
-                   env={"TF_CONFIG": json.dumps({"cluster": cluster,
-                                                 "task": {"type": "worker", "index": i}})})
+                   env=_worker_env(cluster, i))
         for i in range(2)]
     outputs = [_finish(w) for w in workers]
     assert "run: none here" in outputs[1], "worker 1 keeps no run folder"
     chief = _run_dir(logdir)
     assert f"run: {chief}" in outputs[0]
     _assert_same_training(single, chief)
+
+
+def _worker_env(cluster: dict, index: int) -> dict:
+    return {"TF_CONFIG": json.dumps({"cluster": cluster,
+                                     "task": {"type": "worker", "index": index}})}
+
+
+def test_two_workers_killed_then_resumed_match_one_device(config_path):
+    """``kill -9`` of both workers mid-run, then ``nnkit run --resume`` on both (new ports):
+    each restores the chief's newest checkpoint from the shared run folder, and the run ends
+    as one device's does, each step logged once."""
+    root = config_path.parent / "killed"
+    longer = ["training.epochs=20", "training.checkpoint.every_seconds=0"]
+    single = _nnkit_run(config_path, root / "single", *longer)
+    cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
+    workers = [_nnkit_run(config_path, root / "workers", "training.distribute=multi_worker",
+                          *longer, env=_worker_env(cluster, i)) for i in range(2)]
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        while time.monotonic() < deadline and workers[0].poll() is None:
+            if list((root / "workers").glob("dist/*/checkpoints/epoch-0003.npz")):
+                break
+            time.sleep(0.01)
+        assert workers[0].poll() is None, "the run ended before it could be killed"
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait(timeout=30)
+    _finish(single)
+    run_dir = _run_dir(root / "workers")
+    assert not (run_dir / "metrics.json").exists()
+    assert 3 <= load_latest(run_dir).epochs_done < 20
+    cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
+    resumed = [subprocess.Popen(
+        [sys.executable, "-m", "nnkit.cli", "run", "--resume", str(run_dir), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **_worker_env(cluster, i)}) for i in range(2)]
+    outputs = [_finish(w) for w in resumed]
+    assert f"run: {run_dir}" in outputs[0] and "run: none here" in outputs[1]
+    assert json.loads((run_dir / "metrics.json").read_text())["resumed_from_epoch"] >= 3
+    _assert_same_training(_run_dir(root / "single"), run_dir)
 
 
 def test_splitting_the_cpu_after_tensorflow_started_is_a_clear_error(tmp_path):

@@ -78,6 +78,8 @@ class Checkpointer(keras.callbacks.Callback):
         self.stateful = _stateful(callbacks)
         self.resume_from = resume_from
         self.history: dict[str, list[float]] = {}
+        self.epoch_seconds: list[float] = []  # each epoch's steps, without its validation
+        self._epoch_start = self._last_step_end = time.perf_counter()
         self.previous_wall_time = 0.0
         self.interrupted: int | None = None
         self.last_saved: Path | None = None
@@ -115,6 +117,7 @@ class Checkpointer(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch, self._batch = epoch, 0
+        self._epoch_start = time.perf_counter()
         if self._metrics is not None:  # after Keras reset the metrics for this epoch
             for variable, value in zip(self.model.metrics_variables, self._metrics):
                 variable.assign(value)
@@ -126,6 +129,7 @@ class Checkpointer(keras.callbacks.Callback):
             return
         self._batch += 1
         self._step += 1
+        self._last_step_end = time.perf_counter()
         signum = interrupt.requested()
         if signum is not None:
             self.interrupted = signum
@@ -144,6 +148,7 @@ class Checkpointer(keras.callbacks.Callback):
             return
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
+        self.epoch_seconds.append(round(self._last_step_end - self._epoch_start, 4))
         self._epoch, self._batch = epoch + 1, 0
         if not self.periodic:
             return
@@ -181,7 +186,8 @@ class Checkpointer(keras.callbacks.Callback):
         meta = {"epochs_done": epochs_done, "steps_in_epoch": steps_in_epoch,
                 "step": self._step, "stopped": bool(self.model.stop_training and
                                                     self.interrupted is None),
-                "history": self.history, "wall_time_s": self.wall_time_s, "shapes": shapes,
+                "history": self.history, "epoch_seconds": self.epoch_seconds,
+                "wall_time_s": self.wall_time_s, "shapes": shapes,
                 "callbacks": states}
         arrays["__meta__"] = np.array(json.dumps(meta))
         self.folder.mkdir(exist_ok=True)
@@ -231,6 +237,7 @@ class Checkpointer(keras.callbacks.Callback):
                     meta["callbacks"][name], [arrays[f"callback:{name}:{i}"] for i in range(count)])
         self.history = {k: list(v) for k, v in meta["history"].items()}
         self.previous_wall_time = float(meta["wall_time_s"])
+        self.epoch_seconds = list(meta.get("epoch_seconds", []))
         if checkpoint.steps_in_epoch:
             if meta["shapes"].get("metrics") != [list(v.shape) for v in metrics]:
                 raise CheckpointError(f"{FOLDER}/{checkpoint.path.name}: its metrics do not "

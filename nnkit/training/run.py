@@ -170,6 +170,7 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
                 "epochs_run": len(history.get("loss", [])),
                 "steps_per_epoch": experiment.steps_per_epoch,
                 "wall_time_s": round(checkpointer.wall_time_s, 3),
+                "epoch_seconds": checkpointer.epoch_seconds,
                 "parameters": int(network.count_params()),
                 "replicas": experiment.strategy.num_replicas_in_sync if experiment.strategy else 1,
                 **_evaluate(experiment, model),
@@ -260,10 +261,9 @@ def resume(run_dir: str | Path, verbose: int | str = "auto", restart: bool = Fal
         if status == "completed":
             raise AlreadyCompleted(f"{run_dir}: the run has already completed; nothing to resume")
     config = load_config(config_path)
-    if config.training.distribute == "multi_worker":
-        raise RunDirError("--resume does not support distribute: multi_worker runs yet (every "
-                          "worker would need the chief's checkpoint); start the run again")
     experiment = build_experiment(config)
+    if config.training.distribute == "multi_worker" and not distribute.is_chief():
+        return _resume_as_worker(experiment, run_dir, verbose, restart)
     if restart:
         for path in checkpoints(run_dir):
             path.unlink()
@@ -278,3 +278,17 @@ def resume(run_dir: str | Path, verbose: int | str = "auto", restart: bool = Fal
         step = int(checkpoint.meta["step"])
         truncate_events(run_dir, checkpoint.epochs_done, step, step - checkpoint.steps_in_epoch)
     return train(experiment, run_dir, verbose, resume_from=checkpoint)
+
+
+def _resume_as_worker(experiment: Experiment, run_dir: Path, verbose, restart: bool):
+    """A multi_worker worker other than the chief: it restores the chief's newest checkpoint
+    from the shared run folder (read only; the chief cuts the logs back and keeps writing
+    there) and trains in a temporary folder, as in :func:`run`. Every worker reads the
+    folder before the first step, which no worker passes alone, so all start from the
+    same checkpoint."""
+    checkpoint = None if restart else load_latest(run_dir, warn=lambda message: None)
+    kind, index = distribute.task()
+    with tempfile.TemporaryDirectory(prefix=f"nnkit-{kind}{index}-") as scratch:
+        result = train(experiment, Path(scratch), verbose, resume_from=checkpoint)
+    result.kept = False
+    return result
