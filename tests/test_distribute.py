@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
@@ -18,6 +17,7 @@ import yaml
 from tensorboard.util import tensor_util
 
 from event_files import summary_values
+from processes import wait_for_files
 from nnkit.config import load_config
 from nnkit.training import ExperimentError, build_experiment
 from nnkit.training.checkpoint import load_latest
@@ -144,13 +144,9 @@ def test_two_workers_killed_then_resumed_match_one_device(config_path):
     cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
     workers = [_nnkit_run(config_path, root / "workers", "training.distribute=multi_worker",
                           *longer, env=_worker_env(cluster, i)) for i in range(2)]
-    deadline = time.monotonic() + TIMEOUT
     try:
-        while time.monotonic() < deadline and workers[0].poll() is None:
-            if list((root / "workers").glob("dist/*/checkpoints/epoch-0003.npz")):
-                break
-            time.sleep(0.01)
-        assert workers[0].poll() is None, "the run ended before it could be killed"
+        wait_for_files(workers[0], root / "workers", "dist/*/checkpoints/epoch-0003.npz",
+                       seconds=TIMEOUT)
     finally:
         for worker in workers:
             worker.kill()

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import keras
 import pytest
@@ -19,6 +18,7 @@ from nnkit.cli import main
 from nnkit.config import load_config
 from nnkit.training import Interrupted, resume, run
 from nnkit.training.checkpoint import checkpoints, load_latest
+from processes import wait_for_files
 from same_run import DETERMINISTIC, assert_same_end, assert_same_events
 
 run_module = importlib.import_module("nnkit.training.run")
@@ -85,15 +85,6 @@ def test_a_signal_mid_epoch_checkpoints_that_step_and_resumes_exactly(tiny_confi
     assert_same_events(full.run_dir, killed)
 
 
-def _wait_for(pattern: str, folder: Path, process, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and process.poll() is None:
-        if list(folder.glob(pattern)):
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"{pattern} never appeared (exit status {process.poll()})")
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_nnkit_run_stops_on_a_signal_and_its_printed_command_resumes_it(tiny_config, tmp_path,
                                                                         signum):
@@ -106,7 +97,7 @@ def test_nnkit_run_stops_on_a_signal_and_its_printed_command_resumes_it(tiny_con
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     try:
-        _wait_for("tiny/*/checkpoints/epoch-0003.npz", tmp_path / "cut", process)
+        wait_for_files(process, tmp_path / "cut", "tiny/*/checkpoints/epoch-0003.npz")
         sent = time.monotonic()
         process.send_signal(signum)
         out, err = process.communicate(timeout=60)

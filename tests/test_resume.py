@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
@@ -15,6 +14,7 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
+from processes import wait_for_files
 from same_run import DETERMINISTIC, assert_same_end, assert_same_events, logged_steps
 from nnkit.cli import main
 from nnkit.config import load_config
@@ -84,14 +84,8 @@ def test_kill_9_mid_epoch_then_resume_from_the_command_line(tiny_config, tmp_pat
     command = [sys.executable, "-m", "nnkit.cli", "run", str(tiny_config), "--quiet",
                "--logdir", str(tmp_path / "killed"), *arguments]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
     try:
-        while time.monotonic() < deadline and process.poll() is None:
-            found = list((tmp_path / "killed").glob("tiny/*/checkpoints/epoch-0003.npz"))
-            if found:
-                break
-            time.sleep(0.01)
-        assert process.poll() is None, "the run ended before it could be killed"
+        wait_for_files(process, tmp_path / "killed", "tiny/*/checkpoints/epoch-0003.npz")
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.kill()

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
@@ -15,6 +14,7 @@ import pytest
 import yaml
 
 from nnkit.cli import main
+from processes import wait_for_files
 from same_run import assert_same_end
 
 from conftest import TINY
@@ -51,13 +51,8 @@ def test_a_sweep_killed_after_two_runs_continues_in_its_folder(grid, tmp_path, c
     logs = tmp_path / "logs"
     command = [sys.executable, "-m", "nnkit.cli", "sweep", str(config), "--logdir", str(logs)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
     try:
-        while time.monotonic() < deadline and process.poll() is None:
-            if len(list(logs.glob("grid/sweep-*/*/metrics.json"))) >= 2:
-                break
-            time.sleep(0.01)
-        assert process.poll() is None, "the sweep ended before it could be killed"
+        wait_for_files(process, logs, "grid/sweep-*/*/metrics.json", count=2)
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.kill()
