@@ -2,14 +2,33 @@
 
 Importing nnkit registers every hand-written activation, initializer, layer and optimizer with
 Keras, so models that use them reload with ``keras.saving.load_model`` under ``safe_mode``.
+The registration happens as soon as Keras is imported (at once if it already is): a process
+that never uses Keras, such as ``nnkit validate`` or ``nnkit --help``, never pays the ~4.5 s
+of importing TensorFlow (:mod:`nnkit._lazy_keras`). ``nnkit.layers`` and the other blocks
+load on first use.
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
-from nnkit._quiet import import_tensorflow  # noqa: E402
+from nnkit import _lazy_keras  # noqa: E402
 
-import_tensorflow()
+_BLOCKS = ("activations", "initializers", "layers", "optimizers")
+__all__ = [*_BLOCKS, "__version__"]
 
-from nnkit import activations, initializers, layers, optimizers  # noqa: E402  (registration)
 
-__all__ = ["activations", "initializers", "layers", "optimizers", "__version__"]
+def _register_blocks() -> None:
+    for name in _BLOCKS:
+        importlib.import_module(f"nnkit.{name}")
+
+
+_lazy_keras.after_keras(_register_blocks)
+
+
+def __getattr__(name: str):
+    """``nnkit.layers`` and friends, imported when first used (PEP 562)."""
+    if name in _BLOCKS or name in ("training", "instrument", "config", "data", "models",
+                                   "losses", "metrics", "sweep", "tuning", "report"):
+        return importlib.import_module(f"nnkit.{name}")
+    raise AttributeError(f"module 'nnkit' has no attribute '{name}'")

@@ -1,4 +1,4 @@
-"""Import TensorFlow without the notices its native libraries print on load."""
+"""Silence the notices TensorFlow's native libraries print while it is imported."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def native_stderr_silenced():
     applies (TF_CPP_MIN_LOG_LEVEL does not stop them); they would bury nnkit's own messages.
     Set NNKIT_TF_LOGS=1 to see them.
     """
-    if os.environ.get("NNKIT_TF_LOGS") == "1" or "tensorflow" in sys.modules:
+    if os.environ.get("NNKIT_TF_LOGS") == "1":
         yield
         return
     sys.stderr.flush()
@@ -27,9 +27,3 @@ def native_stderr_silenced():
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-
-
-def import_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with native_stderr_silenced():
-        import tensorflow  # noqa: F401

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-
-import numpy as np
 
 from nnkit import __version__, strict_json
 from nnkit.plain_text import plain
@@ -189,20 +188,12 @@ def command_validate(args) -> int:
 
 
 def _registries() -> dict:
-    import nnkit
-    from nnkit import activations, data, initializers, losses, metrics, models, optimizers
+    """kind → [(name, description)], from the catalog (no TensorFlow import)."""
+    from nnkit import catalog
 
-    layer_names = [n for n in nnkit.layers.__all__]
-    layers = [(n, (getattr(nnkit.layers, n).__doc__ or "").strip().splitlines()[0])
-              for n in layer_names]
-    table = {"layers": layers}
-    for kind, registry in [("activations", activations.ACTIVATIONS),
-                           ("initializers", initializers.INITIALIZERS),
-                           ("optimizers", optimizers.OPTIMIZERS), ("losses", losses.LOSSES),
-                           ("metrics", metrics.METRICS), ("datasets", data.DATASETS),
-                           ("architectures", models.ARCHITECTURES)]:
-        table[kind] = [(e.name, e.description) for e in registry.entries()]
-    return table
+    kinds = catalog.load()["kinds"]
+    return {kind: [(name, entry["description"]) for name, entry in kinds[kind].items()]
+            for kind in KINDS}
 
 
 def command_list(args) -> int:
@@ -226,6 +217,7 @@ def command_schema(args) -> int:
 
 def command_gradcheck(args) -> int:
     import keras
+    import numpy as np
 
     from nnkit.backprop import gradcheck
     from nnkit.backprop.gradcheck import GradcheckError, check_supported, extract_layers
@@ -280,10 +272,9 @@ COMMANDS = {"run": command_run, "sweep": command_sweep, "tune": command_tune,
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nnkit`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
-    from nnkit.config import ConfigError
-    from nnkit.data import DataError
-    from nnkit.training import (CheckpointError, ExperimentError, Interrupted, NonFiniteError,
-                                RunDirError)
+    from nnkit.config.errors import ConfigError
+    from nnkit.errors import (CheckpointError, DataError, ExperimentError, Interrupted,
+                              NonFiniteError, RunDirError)
 
     try:
         return COMMANDS[args.command](args)
@@ -297,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as stop:
         print(stop, file=sys.stderr)
         return stop.exit_status
+    except BrokenPipeError:  # `nnkit list | head`: the reader left; say nothing more
+        sys.stdout = open(os.devnull, "w")
+        return EXIT_OK
     except KeyboardInterrupt:
         print("interrupted (a second signal: stopped at once, no checkpoint of this point)",
               file=sys.stderr)

@@ -92,6 +92,15 @@ class Registry:
             raise UnknownNameError(one_of(name, allowed))
         return name
 
+    def parameters(self, name: str) -> dict[str, dict]:
+        """{parameter: {"default": value, "plain": whether the default is a plain value}}
+        of the registered object (as :class:`nnkit.catalog.CatalogRegistry` answers)."""
+        from nnkit.catalog import _plain, parameters_of
+
+        obj = self._entries[name].obj
+        return {p.name: _plain(p.default) for p in parameters_of(obj).values()} if callable(
+            obj) else {}
+
     def get(self, name: str) -> Any:
         """The registered object for ``name`` (or Keras' own for ``keras:<name>``)."""
         self.check(name)

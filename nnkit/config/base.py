@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from nnkit.registry import KERAS_PREFIX, Registry, suggest
+
+if TYPE_CHECKING:
+    from nnkit.catalog import CatalogRegistry
 
 
 class Section(BaseModel):
@@ -28,17 +30,7 @@ class FieldError(ValueError):
         self.path = tuple(path) if isinstance(path, tuple) else (path,)
 
 
-def _parameters(obj: Any) -> dict[str, inspect.Parameter]:
-    """The keyword parameters a registered object accepts (beyond the input tensor)."""
-    target = obj.__init__ if isinstance(obj, type) else obj
-    params = list(inspect.signature(target).parameters.values())[1:]  # the tensor x, or self
-    return {
-        p.name: p for p in params
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ("kwargs", "name")
-    }
-
-
-def check_reference(registry: Registry, value: Any) -> Any:
+def check_reference(registry: Registry | CatalogRegistry, value: Any) -> Any:
     """Validate ``name`` or ``{name: ..., **params}`` against ``registry``."""
     if isinstance(value, str):
         registry.check(value)
@@ -54,7 +46,7 @@ def check_reference(registry: Registry, value: Any) -> Any:
     except ValueError as error:
         raise FieldError("name", str(error)) from None
     if not name.startswith(KERAS_PREFIX):
-        allowed = _parameters(registry.get(name))
+        allowed = registry.parameters(name)
         for key, given in value.items():
             if key == "name":
                 continue
@@ -64,7 +56,8 @@ def check_reference(registry: Registry, value: Any) -> Any:
                     key, f"'{name}' has no parameter '{key}'; its parameters: {choices}"
                     f"{suggest(key, allowed)}"
                 )
-            _check_type(name, key, allowed[key].default, given)
+            if allowed[key]["plain"]:
+                _check_type(name, key, allowed[key]["default"], given)
     return dict(value)
 
 
@@ -82,7 +75,7 @@ def _check_type(name: str, key: str, default: Any, given: Any) -> None:
         raise FieldError(key, f"'{name}' parameter '{key}' must be {kind}, got {given!r}")
 
 
-def reference(registry: Registry, description: str):
+def reference(registry: Registry | CatalogRegistry, description: str):
     """An annotated type for a registry name, or a mapping with ``name`` and parameters."""
     names = ", ".join(registry.names())
     return Annotated[

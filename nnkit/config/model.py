@@ -6,9 +6,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from nnkit.activations import ACTIVATIONS
+from nnkit.catalog import ACTIVATIONS, INITIALIZERS
 from nnkit.config.base import FieldError, Fraction, PositiveInt, Section, reference
-from nnkit.initializers import INITIALIZERS
 
 Activation = reference(ACTIVATIONS, "activation of the hidden layers")
 KernelInitializer = reference(INITIALIZERS, "initializer of the kernels")

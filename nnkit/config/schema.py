@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from nnkit import losses, metrics
+from nnkit.catalog import LOSSES, METRICS
 from nnkit.config.base import FieldError, NonNegativeInt, PositiveInt, Section, check_reference
 from nnkit.config.data import DataConfig
 from nnkit.config.model import ModelConfig
@@ -97,7 +97,7 @@ class Logging(Section):
 def _loss_name(value: Any) -> Any:
     if value == "auto":
         return value
-    return check_reference(losses.LOSSES, value)
+    return check_reference(LOSSES, value)
 
 
 def _metric_names(value: Any) -> Any:
@@ -107,7 +107,7 @@ def _metric_names(value: Any) -> Any:
         raise ValueError(f"expected a list of metric names, got {value!r}")
     for i, name in enumerate(value):
         try:
-            metrics.METRICS.check(name)
+            METRICS.check(name)
         except ValueError as error:
             raise FieldError(i, str(error)) from None
     return value
@@ -145,7 +145,7 @@ class ExperimentConfig(Section):
         default_factory=lambda: {"name": VARIANT_DEFAULTS["optimizer"][1]})
     loss: Annotated[Any, BeforeValidator(_loss_name),
                     Field(description="loss name, 'auto', or keras:<name>; one of "
-                                      f"{', '.join(losses.LOSSES.names())}")] = "auto"
+                                      f"{', '.join(LOSSES.names())}")] = "auto"
     metrics: Annotated[Any, BeforeValidator(_metric_names),
                        Field(description="metric names (default: accuracy or mae)")] = None
     training: Training = Field(default_factory=Training)

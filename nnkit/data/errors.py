@@ -1,5 +1,6 @@
 """Errors about data that a user can fix (a missing file, a missing column)."""
 
 
-class DataError(Exception):
-    """A problem with the data named by the config; the message names the key."""
+from nnkit.errors import DataError
+
+__all__ = ["DataError"]

@@ -16,8 +16,7 @@ from nnkit.training import distribute
 from nnkit.config import ExperimentConfig
 
 
-class ExperimentError(Exception):
-    """A config that validates but cannot run (a loss that does not fit the task, ...)."""
+from nnkit.errors import ExperimentError
 
 
 @dataclass

@@ -27,8 +27,7 @@ _NAME = re.compile(r"^epoch-(\d{4,})(?:-step-(\d+))?\.npz$")
 _META_KEYS = ("epochs_done", "step", "stopped", "history", "wall_time_s", "shapes", "callbacks")
 
 
-class CheckpointError(Exception):
-    """A checkpoint that cannot be used: damaged, or not fitting the run's model."""
+from nnkit.errors import CheckpointError
 
 
 class DamagedCheckpoint(Exception):

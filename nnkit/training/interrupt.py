@@ -23,16 +23,9 @@ _received: list[int] = []  # the signals received inside the innermost deferred_
 _depth = 0
 
 
-class Interrupted(Exception):
-    """A run stopped by SIGINT/SIGTERM after writing its checkpoint and metrics.json."""
+from nnkit.errors import Interrupted
 
-    def __init__(self, message: str, signum: int):
-        super().__init__(message)
-        self.signum = signum
-
-    @property
-    def exit_status(self) -> int:
-        return 128 + self.signum
+__all__ = ["Interrupted", "deferred_signals", "name", "requested"]
 
 
 def requested() -> int | None:

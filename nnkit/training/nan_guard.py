@@ -7,8 +7,9 @@ import math
 import keras
 
 
-class NonFiniteError(Exception):
-    """Training stopped because the loss or a gradient became NaN or infinite."""
+from nnkit.errors import NonFiniteError
+
+__all__ = ["NonFiniteError", "NonFiniteGuard"]
 
 
 class NonFiniteGuard(keras.callbacks.Callback):

@@ -12,8 +12,7 @@ from pathlib import Path
 from nnkit import strict_json
 
 
-class RunDirError(Exception):
-    """The log folder cannot be created or written."""
+from nnkit.errors import RunDirError
 
 
 def check_writable(log_dir: str | Path) -> Path:

@@ -1,0 +1,150 @@
+"""What the registries hold, readable without importing Keras or TensorFlow.
+
+``nnkit validate``, ``nnkit schema``, ``nnkit list`` and ``--help`` need the registered names,
+their descriptions and their parameters, not the objects: importing TensorFlow alone takes
+about 4.5 s, which made each of them take that long. ``nnkit/catalog.json`` holds, for the
+installed Keras version, each kind's names, descriptions and parameters (with their defaults
+where those are plain values). It is written by ``python -m nnkit.catalog`` from the live
+registries, and a test keeps it equal to them. Where the installed Keras version is not the
+one the file was made with, the live registries are read instead (slow, always right).
+
+:class:`CatalogRegistry` answers as a :class:`~nnkit.registry.Registry` does for validation
+(``names``, ``check``, ``parameters``); a ``keras:<name>`` needs Keras itself, which it
+imports then.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import json
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from nnkit.registry import KERAS_PREFIX, UnknownNameError, one_of
+
+FILE = Path(__file__).with_name("catalog.json")
+# kind → (module, registry attribute); the order is nnkit list's
+KINDS = {"activations": ("nnkit.activations", "ACTIVATIONS"),
+         "initializers": ("nnkit.initializers", "INITIALIZERS"),
+         "layers": ("nnkit.layers", None),
+         "optimizers": ("nnkit.optimizers", "OPTIMIZERS"),
+         "losses": ("nnkit.losses", "LOSSES"), "metrics": ("nnkit.metrics", "METRICS"),
+         "datasets": ("nnkit.data", "DATASETS"), "architectures": ("nnkit.models", "ARCHITECTURES")}
+NO_DEFAULT = {"default": None, "plain": False}  # a parameter whose default is not a plain value
+
+
+def _versions() -> dict[str, str]:
+    found = {}
+    for package in ("keras", "nnkit"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:  # run from a source tree: read the live ones
+            found[package] = "unknown"
+    return found
+
+
+def parameters_of(obj: Any) -> dict[str, inspect.Parameter]:
+    """The keyword parameters a registered object accepts (beyond the input tensor/self)."""
+    target = obj.__init__ if isinstance(obj, type) else obj
+    params = list(inspect.signature(target).parameters.values())[1:]
+    return {p.name: p for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name not in ("kwargs", "name")}
+
+
+def _plain(value: Any) -> dict:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"default": value, "plain": True}
+    return NO_DEFAULT
+
+
+def _live_registry(kind: str):
+    module, attribute = KINDS[kind]
+    return getattr(importlib.import_module(module), attribute)
+
+
+def build() -> dict:
+    """The catalog, from the live registries (imports Keras and TensorFlow)."""
+    import nnkit.layers
+
+    kinds = {}
+    for kind, (_, attribute) in KINDS.items():
+        if attribute is None:  # layers: the classes nnkit.layers exports
+            kinds[kind] = {name: {"description": (getattr(nnkit.layers, name).__doc__ or "")
+                                  .strip().splitlines()[0], "parameters": {}}
+                           for name in nnkit.layers.__all__}
+            continue
+        registry = _live_registry(kind)
+        kinds[kind] = {
+            entry.name: {"description": entry.description,
+                         "parameters": {p.name: _plain(p.default)
+                                        for p in parameters_of(entry.obj).values()}
+                         if callable(entry.obj) else {}}
+            for entry in registry.entries()}
+    return {"versions": _versions(), "kinds": kinds}
+
+
+@functools.cache
+def load() -> dict:
+    """The catalog file if it was made for the installed versions, else :func:`build`."""
+    try:
+        catalog = json.loads(FILE.read_text(encoding="utf-8"))
+        if catalog.get("versions") == _versions():
+            return catalog
+    except (OSError, ValueError):
+        pass
+    return build()
+
+
+class CatalogRegistry:
+    """A registry's names and parameters for validation, from the catalog."""
+
+    def __init__(self, kind: str, singular: str):
+        self.kind_plural, self.kind = kind, singular
+
+    @property
+    def _entries(self) -> dict:
+        return load()["kinds"][self.kind_plural]
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def check(self, name: str) -> str:
+        """``name`` if it resolves, else :class:`UnknownNameError` (as Registry.check)."""
+        if isinstance(name, str) and name.startswith(KERAS_PREFIX):
+            return _live_registry(self.kind_plural).check(name)
+        if not isinstance(name, str):
+            raise UnknownNameError(f"expected a {self.kind} name, got {name!r}")
+        if name not in self._entries:
+            raise UnknownNameError(one_of(name, self.names() + [f"{KERAS_PREFIX}<name>"]))
+        return name
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self.check(name)
+        except UnknownNameError:
+            return False
+        return True
+
+    def parameters(self, name: str) -> dict[str, dict]:
+        """{parameter: {"default": value, "plain": whether the default is a plain value}}."""
+        return self._entries[name]["parameters"]
+
+
+ACTIVATIONS = CatalogRegistry("activations", "activation")
+INITIALIZERS = CatalogRegistry("initializers", "initializer")
+LOSSES = CatalogRegistry("losses", "loss")
+METRICS = CatalogRegistry("metrics", "metric")
+
+
+def write() -> None:
+    FILE.write_text(json.dumps(build(), indent=1, sort_keys=False, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write()
+    print(f"wrote {FILE}")
