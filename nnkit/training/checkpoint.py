@@ -82,7 +82,7 @@ class Checkpointer(keras.callbacks.Callback):
         self._epoch_start = self._last_step_end = time.perf_counter()
         self.previous_wall_time = 0.0
         self.interrupted: int | None = None
-        self.last_saved: Path | None = None
+        self.interrupt_checkpoint: Path | None = None  # written when the signal came
         self._start = time.perf_counter()
         self._last_save = -float("inf")
         self._pending = False  # a checkpoint fell due within every_seconds of the last
@@ -135,7 +135,7 @@ class Checkpointer(keras.callbacks.Callback):
             self.interrupted = signum
             self.model.stop_training = True
             self.model.skip_validation = True  # the epoch is not over: no evaluation
-            self.save()
+            self.interrupt_checkpoint = self.save()
             return
         if self.every_n_steps and self._step % self.every_n_steps == 0:
             self._pending = True
@@ -200,7 +200,6 @@ class Checkpointer(keras.callbacks.Callback):
         os.replace(temporary, path)
         for old in checkpoints(self.folder.parent)[:-self.keep]:
             old.unlink(missing_ok=True)
-        self.last_saved = path
         return path
 
     def _stop_on_non_finite(self, key: str) -> None:

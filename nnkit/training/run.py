@@ -200,7 +200,7 @@ def _interrupted(run_dir: Path, parts: TrainingCallbacks, resumed: dict):
     where = (f"at step {checkpointer.steps_done} (epoch {epochs_done + 1}, after "
              f"{steps} of its steps)" if steps else
              f"at step {checkpointer.steps_done} (after epoch {epochs_done})")
-    saved = checkpointer.last_saved
+    saved = checkpointer.interrupt_checkpoint
     command = f"nnkit run --resume {run_dir}"
     history = checkpointer.history
     write_json(run_dir / "metrics.json", {
