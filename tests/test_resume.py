@@ -212,3 +212,32 @@ def test_truncation_reads_each_tag_by_what_its_step_means(tmp_path):
         "train/evaluation_loss_vs_iterations": [14]}
     assert truncate_events(tmp_path, epochs_done=2, step=14) == 0, "nothing left to drop"
     assert [p.name for p in (tmp_path / "train").iterdir()] == [path.name]
+
+
+def test_a_non_finite_validation_loss_fails_the_run(tiny_config, stop_at):
+    """Weights poisoned after epoch 2's last step: its training loss was finite, its
+    validation loss is not (squared error: no clipping swallows the NaN); the run stops
+    there with exit status 3's error."""
+    stop_at(5 * 2, poison=True)  # 5 steps per epoch
+    config = load_config(tiny_config, ["training.epochs=4", "training.checkpoint.every_seconds=0",
+                                       "data={name: curve, n_samples: 200}"])
+    with pytest.raises(NonFiniteError, match="the validation (loss|mae) became NaN or "
+                                             "infinite at epoch 2"):
+        run(config, verbose=0)
+    (run_dir,) = Path(config.experiment.log_dir, "tiny").iterdir()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and "validation" in metrics["error"]
+    assert load_latest(run_dir).epochs_done == 1, "no checkpoint of the failed epoch"
+
+
+def test_a_non_finite_final_evaluation_fails_the_run():
+    from types import SimpleNamespace
+
+    run_module = importlib.import_module("nnkit.training.run")
+    guard = SimpleNamespace(failure=None)
+    metrics = {"epochs_run": 3, "train": {"loss": 0.5}, "validation": {"loss": 0.4},
+               "test": {"loss": float("inf"), "accuracy": 0.5}, "status": "completed"}
+    run_module._fail_on_non_finite_evaluation(metrics, SimpleNamespace(guard=guard))
+    assert metrics["status"] == "failed"
+    assert guard.failure == metrics["error"] == (
+        "the test loss is NaN or infinite in the evaluation after epoch 3")

@@ -185,7 +185,7 @@ class Recorder:
         values, dead = [], []
         for plan, output in zip(self.probed, activations):
             output = tf.cast(output, tf.float32)
-            values += [tf.reduce_mean(output), tf.math.reduce_std(output)]
+            values += list(stats.mean_and_std(output))
             if plan.relu_family:
                 dead.append(stats.dead_fraction(output))
                 values.append(dead[-1])

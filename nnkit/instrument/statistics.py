@@ -11,6 +11,21 @@ def squared_norm(tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.square(tf.cast(tensor, tf.float32)))
 
 
+def mean_and_std(output) -> tuple[tf.Tensor, tf.Tensor]:
+    """Mean and standard deviation of every value of ``output``, without overflow.
+
+    Squaring in float32 overflows past |x| ≈ 1.8e19 (an exploding forward signal reaches
+    that: a 24-layer ReLU MLP with N(0, 1) kernels), which made a finite activation's std
+    read as inf. With m = max |x|: mean = m·mean(x/m), std = m·std(x/m), every term ≤ 1. A
+    NaN or infinite value anywhere still gives NaN: not finite is reported as not finite.
+    """
+    x = tf.cast(output, tf.float32)
+    scale = tf.reduce_max(tf.abs(x))
+    scale = tf.where(scale > 0, scale, tf.ones_like(scale))
+    scaled = x / scale
+    return scale * tf.reduce_mean(scaled), scale * tf.math.reduce_std(scaled)
+
+
 def dead_fraction(output) -> tf.Tensor:
     """Fraction of units (last axis) with no positive output anywhere in the batch.
 

@@ -12,11 +12,18 @@ from nnkit.errors import NonFiniteError
 __all__ = ["NonFiniteError", "NonFiniteGuard"]
 
 
+def non_finite_values(values: dict) -> list[str]:
+    """The names in ``values`` (metric → number) whose number is NaN or infinite."""
+    return [name for name, value in values.items()
+            if isinstance(value, (int, float)) and not math.isfinite(float(value))]
+
+
 class NonFiniteGuard(keras.callbacks.Callback):
     """Stops ``fit`` after the first step whose loss or gradients are NaN/Inf and says where;
     ``failure`` then holds a one-line description.
 
-    The loss is checked after every step. The gradients: without instrumentation, the step
+    The loss is checked after every step, the validation loss and metrics after every
+    epoch that evaluates them. The gradients: without instrumentation, the step
     marks the first non-finite one (the model's ``nonfinite_step``, read every step); with
     it, no read per step: the recorder finds it in the rows it writes out, at each epoch's
     end and as soon as the loss fails (a non-finite gradient usually makes the next loss
@@ -46,6 +53,13 @@ class NonFiniteGuard(keras.callbacks.Callback):
             self.model.recorder.flush()
             if self.model.nonfinite_step >= 0:
                 self._stop("gradient", self.model.nonfinite_step)
+        if self.failure is None:
+            bad = non_finite_values({k[len("val_"):]: v for k, v in (logs or {}).items()
+                                     if k.startswith("val_")})
+            if bad:
+                self.failure = (f"the validation {bad[0]} became NaN or infinite at epoch "
+                                f"{epoch + 1}")
+                self.model.stop_training = True
 
     def _stop(self, what: str, step: int) -> None:
         """Describe the failure, naming the gradient's layer when the recorder found it in the

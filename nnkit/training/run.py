@@ -28,7 +28,7 @@ from nnkit.training.checkpoint import Checkpoint, Checkpointer, checkpoints, loa
 from nnkit.training.early_stopping import EarlyStopping
 from nnkit.training.event_log import truncate_events
 from nnkit.training.model import TrainingModel
-from nnkit.training.nan_guard import NonFiniteError, NonFiniteGuard
+from nnkit.training.nan_guard import NonFiniteError, NonFiniteGuard, non_finite_values
 from nnkit.training.run_dir import RunDirError, create_run_dir, write_atomic, write_json
 
 
@@ -177,6 +177,8 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
                 "diagnosis": parts.diagnosis(),
                 "history": history,
             }
+            if not parts.guard.failure:  # the final evaluation, as the guard checks training
+                _fail_on_non_finite_evaluation(metrics, parts)
         except interrupt.Interrupted:
             raise  # metrics.json is written
         except BaseException as error:
@@ -190,6 +192,18 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
     if parts.guard.failure:
         raise NonFiniteError(f"training stopped: {parts.guard.failure}; run folder: {run_dir}")
     return RunResult(run_dir, metrics, network)
+
+
+def _fail_on_non_finite_evaluation(metrics: dict, parts: TrainingCallbacks) -> None:
+    """A NaN or infinite loss or metric in the final evaluation fails the run (exit 3)."""
+    for split in ("train", "validation", "test"):
+        bad = non_finite_values(metrics.get(split) or {})
+        if bad:
+            epochs = metrics["epochs_run"]
+            parts.guard.failure = (f"the {split} {bad[0]} is NaN or infinite in the evaluation "
+                                   f"after epoch {epochs}")
+            metrics.update(status="failed", error=parts.guard.failure)
+            return
 
 
 def _interrupted(run_dir: Path, parts: TrainingCallbacks, resumed: dict):
