@@ -23,7 +23,9 @@ def main(argv=None):
     table, dead, accuracy = [], {}, {}
     for run in runs:
         key = (run.values["model.activation"], float(run.values["optimizer.learning_rate"]))
-        series = layer_series(run, "dead_fraction")
+        # ReLU's dead units; for the others, units only in the negative regime (the same
+        # count, which for them is not death: they still pass gradient)
+        series = layer_series(run, "dead_fraction" if key[0] == "relu" else "negative_fraction")
         dead[key] = float(np.mean([values[-1] for values in series.values()]))
         accuracy[key] = run.data.metrics.get("test", {}).get("accuracy", float("nan"))
         table.append({"activation": key[0], "learning rate": key[1],
@@ -44,7 +46,8 @@ def main(argv=None):
     axes.legend()
     write_results("dying_relu", args, CLAIM, held, table, figure,
                   notes="Dead = no positive output over the batch, averaged over the hidden "
-                        "layers. For leaky ReLU, PReLU and ELU such a unit still passes a "
+                        "layers (logged as dead_fraction for ReLU, negative_fraction for the "
+                        "others). For leaky ReLU, PReLU and ELU such a unit still passes a "
                         "gradient and can recover; for ReLU it cannot. At the largest rate every "
                         "variant tests worse than at 0.001 (see test accuracy; PReLU, whose "
                         "slope is learned, least): the alternatives keep more units alive, they "

@@ -269,3 +269,28 @@ def test_a_non_finite_activation_is_not_a_number():
     values = tf.constant([1.0, float("nan"), 2.0])
     assert all(np.isnan(float(v)) for v in statistics.mean_and_std(values))
     assert [float(v) for v in statistics.mean_and_std(tf.zeros([3]))] == [0.0, 0.0]
+
+
+def test_only_activations_that_are_zero_below_zero_can_die():
+    from nnkit.instrument.plan import plan_layers
+    from nnkit.layers import Activation, PReLU, RReLU
+
+    inputs = keras.Input((4,))
+    x = inputs
+    for layer in [Activation("relu"), Activation("step"), Activation("leaky_relu"),
+                  Activation("elu"), Activation("selu"), PReLU(), RReLU(),
+                  keras.layers.ReLU(), keras.layers.ReLU(negative_slope=0.1)]:
+        x = layer(x)
+    plans = plan_layers(keras.Model(inputs, x))
+    assert [p.can_die for p in plans] == [True, True, False, False, False, False, False,
+                                          True, False]
+
+
+def test_leaky_relu_at_a_high_rate_is_not_called_dying(tiny_config):
+    result = _run(tiny_config, ["model.activation=leaky_relu", "optimizer.learning_rate=0.1",
+                                "logging.histogram_every_n_steps=1", "training.epochs=3"])
+    assert "dying_relu" not in _kinds(result)
+    tags = read_tags(result.run_dir / "train")
+    assert not any(t.startswith("dead_fraction/") for t in tags)
+    negative = [t for t in tags if t.startswith("negative_fraction/")]
+    assert negative and all(0 <= v <= 1 for t in negative for v in tags[t].values())

@@ -91,7 +91,7 @@ class InstrumentationCallback(keras.callbacks.Callback):
         if recorder.histogram_every == 0 or not np.any(distinct):
             distinct = np.full(len(units), -1)  # never measured: no symmetry verdict
         self.findings = diagnose(
-            self.keys, flow, step, [p.key for p in recorder.relu_family], recorder.dead.numpy(),
+            self.keys, flow, step, [p.key for p in recorder.can_die], recorder.dead.numpy(),
             [p.key for p in recorder.with_kernel], distinct, units,
             recorder.first_nonfinite, self.thresholds)
         if flow is not None:

@@ -12,7 +12,9 @@ Tags sort by depth: a layer's key is ``<index>_<name>`` with its position in
 ``update_ratio/<key>``                ‖ΔW‖₂ / ‖W‖₂ of this step's update
 ``learning_rate``                     the optimizer's current learning rate
 ``activation_mean/<key>``, ``activation_std/<key>``   of the layer's output over the batch
-``dead_fraction/<key>``               ReLU family: units with no positive output in the batch
+``dead_fraction/<key>``               ReLU, step: units with no positive output in the batch
+``negative_fraction/<key>``           leaky ReLU, PReLU, RReLU, ELU, SELU: the same count (units
+                                      only in the negative regime), which for them is not death
 ``distinct_units/<key>``              units with different weights (1 = constant-init symmetry)
 ``gradients/…``, ``weights/…``, ``activations/<key>``  histograms
 ``gradient_flow``                     image: mean ‖∇‖ per layer over the epoch (log scale)
@@ -27,7 +29,13 @@ import keras
 
 from nnkit.layers import Activation, PReLU, RReLU
 
-RELU_FAMILY = {"relu", "leaky_relu", "elu", "selu", "prelu", "rrelu"}
+# Activations whose whole negative side is exactly 0, value and gradient: a unit whose
+# pre-activation stays negative passes no gradient and can die (the notes' dying ReLU).
+# Leaky ReLU, PReLU, RReLU, ELU and SELU keep a gradient there: their units never die.
+CAN_DIE = {"relu", "step"}
+# Activations with sign(f(x)) = sign(x): a unit with no positive output saw only negative
+# pre-activations, yet still passes gradient. Logged as negative_fraction, never "dead".
+SIGN_KEEPING = {"leaky_relu", "elu", "selu", "prelu", "rrelu"}
 
 
 @dataclass
@@ -39,7 +47,8 @@ class LayerPlan:
     variables: list[tuple[str, int]] = field(default_factory=list)  # (short name, index)
     kernel: int | None = None  # index of the kernel among the trainable variables
     probed: bool = False  # its output is an activation worth statistics
-    relu_family: bool = False
+    can_die: bool = False  # its activation is exactly 0 below 0 (CAN_DIE)
+    keeps_sign: bool = False  # SIGN_KEEPING: its negative regime is measured instead
 
 
 def _activation_name(layer) -> str | None:
@@ -51,8 +60,8 @@ def _activation_name(layer) -> str | None:
         return "rrelu"
     if isinstance(layer, keras.layers.Activation):
         return getattr(layer.activation, "__name__", "activation")
-    if isinstance(layer, keras.layers.ReLU):
-        return "relu"
+    if isinstance(layer, keras.layers.ReLU):  # negative_slope > 0 makes it a leaky ReLU
+        return "leaky_relu" if float(getattr(layer, "negative_slope", 0) or 0) else "relu"
     return None
 
 
@@ -70,5 +79,6 @@ def plan_layers(model: keras.Model) -> list[LayerPlan]:
         kernel = next((i for name, i in variables if name == "kernel"), None)
         plans.append(LayerPlan(f"{index:0{width}d}_{layer.name}", layer.name, variables, kernel,
                                probed=activation is not None,
-                               relu_family=activation in RELU_FAMILY))
+                               can_die=activation in CAN_DIE,
+                               keeps_sign=activation in SIGN_KEEPING))
     return plans

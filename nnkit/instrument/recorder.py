@@ -38,12 +38,12 @@ class Recorder:
         self.writer = self.scalar_file = None  # opened by open() before training starts
         self.with_variables = [p for p in plans if p.variables]
         self.probed = [p for p in plans if p.probed]
-        self.relu_family = [p for p in self.probed if p.relu_family]
+        self.can_die = [p for p in self.probed if p.can_die]
         self.with_kernel = [p for p in plans if p.kernel is not None]
         self._layout_scalars()
         self._layout_histograms()
         self._flow_sum, self._flow_count = np.zeros(len(self.with_variables)), 0
-        self.dead = tf.Variable(tf.zeros([len(self.relu_family)]), trainable=False, name="dead")
+        self.dead = tf.Variable(tf.zeros([len(self.can_die)]), trainable=False, name="dead")
         self.distinct = tf.Variable(tf.zeros([len(self.with_kernel)], tf.int32),
                                     trainable=False, name="distinct")
         self.first_nonfinite = (-1, -1)  # (step, layer position), as of the last flush
@@ -90,8 +90,10 @@ class Recorder:
         scalars = []
         for plan in self.probed:
             scalars += [f"activation_mean/{plan.key}", f"activation_std/{plan.key}"]
-            if plan.relu_family:
+            if plan.can_die:
                 scalars.append(f"dead_fraction/{plan.key}")
+            elif plan.keeps_sign:
+                scalars.append(f"negative_fraction/{plan.key}")
         self.histogram_scalar_tags = scalars + [f"distinct_units/{p.key}"
                                                 for p in self.with_kernel]
         self._histogram_writer = HistogramWriter(self.histogram_tags)
@@ -186,9 +188,11 @@ class Recorder:
         for plan, output in zip(self.probed, activations):
             output = tf.cast(output, tf.float32)
             values += list(stats.mean_and_std(output))
-            if plan.relu_family:
+            if plan.can_die:
                 dead.append(stats.dead_fraction(output))
                 values.append(dead[-1])
+            elif plan.keeps_sign:  # the same count: no positive output in the batch
+                values.append(stats.dead_fraction(output))
         if dead:
             self.dead.assign(tf.stack(dead))
         distinct = [stats.distinct_units(variables[p.kernel]) for p in self.with_kernel]
