@@ -96,6 +96,7 @@ def test_gradcheck_cli(write_config, capsys, monkeypatch):
 @pytest.mark.parametrize("override, message", [
     ("model.architecture=cnn", "only mlp"),
     ("model.batch_norm=before", "batch_norm must be none"),
+    ("model.residual=true", "residual must be false"),
     ("model.activation=prelu", "no hand-written derivative"),
     ("loss=mae", "not derived by hand"),
 ])
@@ -157,3 +158,25 @@ def test_gate_graph_matches_the_tape_on_a_small_network():
     assert float(out.value) == pytest.approx(float(t_out), rel=1e-12)
     np.testing.assert_allclose(w.grad, gw, rtol=1e-12)
     np.testing.assert_allclose(b.grad, gb, rtol=1e-12)
+
+
+def test_deep_sigmoid_with_dropout_passes_the_cli_gradcheck(write_config, capsys):
+    """The issue's case: correct backprop, a first-layer gradient of ~1e-5 whose finite
+    differences sit at their round-off floor (a fixed 1e-4 called it FAILED)."""
+    config = write_config({"data": {"name": "digits"},
+                           "model": {"depth": 10, "activation": "sigmoid", "dropout": 0.1}})
+    assert main(["gradcheck", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "dropout (0.1) is the identity in inference mode: checked without it" in out
+    assert "gradcheck: ok" in out
+
+
+def test_the_finite_difference_tolerance_still_catches_a_wrong_difference():
+    """A step of 0.1 makes the central difference's truncation error (∝ ε²) far above the
+    tolerance, while its round-off floor (∝ 1/ε) is negligible: FAILED, as it must."""
+    layers, x, y = _problem("sigmoid", "mse")
+    rows = gradcheck(layers, ["a", "b", "c"], x, y, "mse", epsilon=0.3)
+    assert any(r.differences_vs_tape > r.differences_tolerance for r in rows)
+    fine = gradcheck(layers, ["a", "b", "c"], x, y, "mse")
+    assert all(r.differences_vs_tape <= r.differences_tolerance for r in fine)
+    assert all(r.differences_tolerance >= 1e-4 for r in fine)
