@@ -294,3 +294,21 @@ def test_leaky_relu_at_a_high_rate_is_not_called_dying(tiny_config):
     assert not any(t.startswith("dead_fraction/") for t in tags)
     negative = [t for t in tags if t.startswith("negative_fraction/")]
     assert negative and all(0 <= v <= 1 for t in negative for v in tags[t].values())
+
+
+def test_weight_histograms_and_distinct_units_are_of_the_step_s_start(tiny_config):
+    """Step 0's weight histogram is the initialisation's (as ‖W‖ is): against the initial
+    kernel of the same seeded network, rebuilt, through the same histogram function."""
+    from nnkit.instrument.summaries import histogram
+    from nnkit.training import build_experiment
+
+    config = load_config(tiny_config, ["logging.histogram_every_n_steps=1", "training.epochs=1",
+                                       "optimizer.learning_rate=0.5"])
+    initial = build_experiment(config).network.get_layer("dense_1").kernel.numpy()
+    result = run(config, verbose=0)
+    (tag,) = [t for t in read_tags(result.run_dir / "train")
+              if t.startswith("weights/") and t.endswith("dense_1/kernel")]
+    logged = read_tags(result.run_dir / "train")[tag]
+    np.testing.assert_allclose(logged[0], histogram(initial).numpy(), rtol=1e-6)
+    trained = result.model.get_layer("dense_1").kernel.numpy()
+    assert not np.allclose(histogram(trained).numpy(), logged[0]), "the weights moved"

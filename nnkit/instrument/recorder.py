@@ -160,11 +160,21 @@ class Recorder:
             row = int(np.argmax(bad.any(axis=1)))
             self.first_nonfinite = (int(steps[row]), int(np.argmax(bad[row])))
 
-    def record(self, step, gradients, variables, updates, activations, learning_rate,
+    def weight_statistics(self, variables) -> dict:
+        """What histogram steps log of the weights, read at the step's start (call before
+        ``optimizer.apply``; the step's control dependencies keep these reads before its
+        writes), like ‖W‖: the weights the gradient was taken at, so step 0 shows the
+        initialisation."""
+        return {"histograms": {i: histogram(variables[i]) for plan in self.with_variables
+                               for _, i in plan.variables},
+                "distinct": [stats.distinct_units(variables[p.kernel]) for p in self.with_kernel]}
+
+    def record(self, step, gradients, weights, updates, activations, learning_rate,
                scalars: bool = True, histograms: bool = True) -> None:
         """Store this step's scalars and/or write its histograms (decided when traced);
         ``updates`` measured W and ΔW around ``apply``
-        (:func:`~nnkit.instrument.updates.update_meter`; scalar steps only)."""
+        (:func:`~nnkit.instrument.updates.update_meter`; scalar steps only), ``weights`` is
+        :meth:`weight_statistics` (histogram steps only)."""
         if scalars:
             squares = [tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients]
             squares += updates.weight_squares() + updates.update_squares()
@@ -174,13 +184,13 @@ class Recorder:
             # only histograms are written from the step: the writer context (whose exit
             # flushes the event file, an op in the step) is entered for them alone
             with self.writer.as_default(step=step):
-                self._histograms(step, gradients, variables, activations)
+                self._histograms(step, gradients, weights, activations)
 
-    def _histograms(self, step, gradients, variables, activations) -> None:
+    def _histograms(self, step, gradients, weights, activations) -> None:
         rows = []
         for plan in self.with_variables:
             for _, i in plan.variables:
-                rows += [histogram(gradients[i]), histogram(variables[i])]
+                rows += [histogram(gradients[i]), weights["histograms"][i]]
         rows += [histogram(output) for output in activations]
         if rows:
             self._histogram_writer.write(tf.stack(rows))
@@ -195,7 +205,7 @@ class Recorder:
                 values.append(stats.dead_fraction(output))
         if dead:
             self.dead.assign(tf.stack(dead))
-        distinct = [stats.distinct_units(variables[p.kernel]) for p in self.with_kernel]
+        distinct = weights["distinct"]
         if distinct:
             self.distinct.assign(tf.stack(distinct))
         values += [tf.cast(count, tf.float32) for count in distinct]

@@ -182,15 +182,18 @@ class TrainingModel(keras.Model):
             self.optimizer.from_lookahead(variables)
         records = distribute.records_here()
         recorder = self.recorder if records and (scalars or histograms) else None
+        weights = None
         if recorder is not None:
             step = tf.identity(self.optimizer.iterations)  # read now: apply increments it
             learning_rate = self.optimizer.learning_rate
+            if histograms:  # read before apply changes them: step 0 shows the initialisation
+                weights = recorder.weight_statistics(variables)
         measured = recorder is not None and scalars
         updates = update_meter(self.optimizer, variables, gradients) if measured else None
         with updates or contextlib.nullcontext():  # reduce_in_the_step: no second all-reduce
             self.optimizer.apply(gradients, variables)
         if recorder is not None:
-            recorder.record(step, gradients, variables, updates, activations, learning_rate,
+            recorder.record(step, gradients, weights, updates, activations, learning_rate,
                             scalars, histograms)
         if records and self.recorder is None:  # not even the step number read otherwise
             self._check_finite(self.optimizer.iterations - 1, gradients)
