@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from nnkit.registry import KERAS_PREFIX, UnknownNameError, one_of
+from nnkit.registry import KERAS_PREFIX, Membership, UnknownNameError, one_of
 
 FILE = Path(__file__).with_name("catalog.json")
 # kind → (module, registry attribute); the order is nnkit list's
@@ -99,7 +99,7 @@ def load() -> dict:
     return build()
 
 
-class CatalogRegistry:
+class CatalogRegistry(Membership):
     """A registry's names and parameters for validation, from the catalog."""
 
     def __init__(self, kind: str, singular: str):
@@ -121,13 +121,6 @@ class CatalogRegistry:
         if name not in self._entries:
             raise UnknownNameError(one_of(name, self.names() + [f"{KERAS_PREFIX}<name>"]))
         return name
-
-    def __contains__(self, name: str) -> bool:
-        try:
-            self.check(name)
-        except UnknownNameError:
-            return False
-        return True
 
     def parameters(self, name: str) -> dict[str, dict]:
         """{parameter: {"default": value, "plain": whether the default is a plain value}}."""

@@ -254,7 +254,7 @@ def command_gradcheck(args) -> int:
         if row.differences_vs_tape > row.differences_tolerance:
             failed.append(f"{row.layer}/{row.variable}")
     ok = worst_hand <= args.tolerance and not failed
-    numeric = (f"finite differences within each variable's tolerance" if not failed else
+    numeric = ("finite differences within each variable's tolerance" if not failed else
                f"finite differences beyond tolerance in {', '.join(failed)}")
     print(f"gradcheck: {'ok' if ok else 'FAILED'} (hand vs tape {worst_hand:.2e}, tolerance "
           f"{args.tolerance:g}; {numeric}; relative tolerance {args.fd_tolerance:g} plus the "

@@ -39,8 +39,19 @@ class Entry:
     description: str
 
 
+class Membership:
+    """``name in registry``: whether ``check`` accepts the name."""
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self.check(name)
+        except UnknownNameError:
+            return False
+        return True
+
+
 @dataclass
-class Registry:
+class Registry(Membership):
     """Named objects of one kind (``activation``, ``initializer``, ...).
 
     Args:
@@ -69,13 +80,6 @@ class Registry:
 
     def entries(self) -> list[Entry]:
         return list(self._entries.values())
-
-    def __contains__(self, name: str) -> bool:
-        try:
-            self.check(name)
-        except UnknownNameError:
-            return False
-        return True
 
     def check(self, name: str) -> str:
         """Return ``name`` if it resolves, else raise :class:`UnknownNameError`."""
