@@ -61,6 +61,7 @@ def test_a_damaged_newest_checkpoint_is_named_and_the_one_before_used(finished, 
     assert main(["run", "--resume", str(run_dir), "--quiet"]) == 0
     err = capsys.readouterr().err
     assert f"warning: checkpoints/{newest.name} is damaged and skipped: " in err, err
+    assert "pickle" not in err, "no advice to unpickle a file of unknown origin"
     assert "Traceback" not in err
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["resumed_from_epoch"] == 4

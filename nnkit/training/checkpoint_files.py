@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,8 @@ def read(path: Path) -> Checkpoint:
     try:
         if path.stat().st_size == 0:
             raise DamagedCheckpoint("the file is empty")
+        if not zipfile.is_zipfile(path):  # NumPy would call it pickled data and offer to load it
+            raise DamagedCheckpoint("not a NumPy archive (truncated or overwritten)")
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
         meta = json.loads(str(arrays.pop("__meta__")))
