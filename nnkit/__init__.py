@@ -27,8 +27,13 @@ _lazy_keras.after_keras(_register_blocks)
 
 
 def __getattr__(name: str):
-    """``nnkit.layers`` and friends, imported when first used (PEP 562)."""
-    if name in _BLOCKS or name in ("training", "instrument", "config", "data", "models",
-                                   "losses", "metrics", "sweep", "tuning", "report"):
+    """``nnkit.layers``, ``nnkit.training`` and every other subpackage, imported when first
+    used (PEP 562)."""
+    if name.startswith("_"):  # __wrapped__, __path__ probes and the like: no import
+        raise AttributeError(f"module 'nnkit' has no attribute '{name}'")
+    try:
         return importlib.import_module(f"nnkit.{name}")
-    raise AttributeError(f"module 'nnkit' has no attribute '{name}'")
+    except ModuleNotFoundError as error:
+        if error.name != f"nnkit.{name}":
+            raise  # the subpackage exists; something it imports does not
+        raise AttributeError(f"module 'nnkit' has no attribute '{name}'") from None

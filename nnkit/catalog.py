@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 import json
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
-from nnkit.registry import KERAS_PREFIX, Membership, UnknownNameError, one_of
+from nnkit.registry import KERAS_PREFIX, Membership, UnknownNameError, describe_parameters, one_of
 
 FILE = Path(__file__).with_name("catalog.json")
 # kind → (module, registry attribute); the order is nnkit list's
@@ -33,7 +31,6 @@ KINDS = {"activations": ("nnkit.activations", "ACTIVATIONS"),
          "optimizers": ("nnkit.optimizers", "OPTIMIZERS"),
          "losses": ("nnkit.losses", "LOSSES"), "metrics": ("nnkit.metrics", "METRICS"),
          "datasets": ("nnkit.data", "DATASETS"), "architectures": ("nnkit.models", "ARCHITECTURES")}
-NO_DEFAULT = {"default": None, "plain": False}  # a parameter whose default is not a plain value
 
 
 def _versions() -> dict[str, str]:
@@ -44,21 +41,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:  # run from a source tree: read the live ones
             found[package] = "unknown"
     return found
-
-
-def parameters_of(obj: Any) -> dict[str, inspect.Parameter]:
-    """The keyword parameters a registered object accepts (beyond the input tensor/self)."""
-    target = obj.__init__ if isinstance(obj, type) else obj
-    params = list(inspect.signature(target).parameters.values())[1:]
-    return {p.name: p for p in params
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            and p.name not in ("kwargs", "name")}
-
-
-def _plain(value: Any) -> dict:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return {"default": value, "plain": True}
-    return NO_DEFAULT
 
 
 def _live_registry(kind: str):
@@ -80,9 +62,7 @@ def build() -> dict:
         registry = _live_registry(kind)
         kinds[kind] = {
             entry.name: {"description": entry.description,
-                         "parameters": {p.name: _plain(p.default)
-                                        for p in parameters_of(entry.obj).values()}
-                         if callable(entry.obj) else {}}
+                         "parameters": describe_parameters(entry.obj)}
             for entry in registry.entries()}
     return {"versions": _versions(), "kinds": kinds}
 

@@ -10,6 +10,7 @@ built-in twins can be compared in the same study.
 from __future__ import annotations
 
 import difflib
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -37,6 +38,23 @@ class Entry:
     name: str
     obj: Any
     description: str
+
+
+def describe_parameters(obj: Any) -> dict[str, dict]:
+    """{parameter: {"default": value, "plain": bool}} of the keyword parameters a registered
+    object accepts beyond its input tensor (or ``self``); ``plain`` says whether the default
+    is a value a config can hold (None, bool, number, string), which then types the
+    parameter. An object that is not callable (a metric's name) has none."""
+    if not callable(obj):
+        return {}
+    target = obj.__init__ if isinstance(obj, type) else obj
+    described = {}
+    for p in list(inspect.signature(target).parameters.values())[1:]:
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ("kwargs",
+                                                                                    "name"):
+            plain = p.default is None or isinstance(p.default, (bool, int, float, str))
+            described[p.name] = {"default": p.default if plain else None, "plain": plain}
+    return described
 
 
 class Membership:
@@ -99,11 +117,7 @@ class Registry(Membership):
     def parameters(self, name: str) -> dict[str, dict]:
         """{parameter: {"default": value, "plain": whether the default is a plain value}}
         of the registered object (as :class:`nnkit.catalog.CatalogRegistry` answers)."""
-        from nnkit.catalog import _plain, parameters_of
-
-        obj = self._entries[name].obj
-        return {p.name: _plain(p.default) for p in parameters_of(obj).values()} if callable(
-            obj) else {}
+        return describe_parameters(self._entries[name].obj)
 
     def get(self, name: str) -> Any:
         """The registered object for ``name`` (or Keras' own for ``keras:<name>``)."""

@@ -10,6 +10,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(_name, "1")
 
+import nnkit  # noqa: E402,F401  (first: TensorFlow's import notices are silenced)
 import keras  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402

@@ -9,7 +9,6 @@ continues where it stopped when the same command is run again (:mod:`.state`).
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -24,8 +23,9 @@ from nnkit.training import interrupt
 from nnkit.training.build import build_experiment
 from nnkit.training.checkpoint import CheckpointError
 from nnkit.training.interrupt import Interrupted
-from nnkit.training.run import AlreadyCompleted, resume, train
-from nnkit.training.run_dir import check_writable, create_run_dir, write_atomic, write_csv
+from nnkit.training.run import resume, train
+from nnkit.training.run_dir import (check_writable, create_run_dir, read_metrics, write_atomic,
+                                    write_csv)
 
 
 @dataclass
@@ -79,12 +79,10 @@ def _train_point(point: Point, run_dir: Path, sweep_dir: Path, sweep: dict, log)
     """Train (or continue, or keep) one point's run; its metrics."""
     kind = state.run_state(run_dir)
     if kind == "done":
-        return json.loads((run_dir / "metrics.json").read_text())
-    if kind == "resume":
+        return read_metrics(run_dir)
+    if kind == "resume":  # (not completed: run_state says so)
         try:
             return resume(run_dir, verbose=0).metrics
-        except AlreadyCompleted:
-            return json.loads((run_dir / "metrics.json").read_text())
         except CheckpointError as error:
             log(f"{run_dir.name}: {error}; starting it over")
             return resume(run_dir, verbose=0, restart=True).metrics
@@ -128,12 +126,12 @@ def run_sweep(config_path, overrides: list[str], config: ExperimentConfig,
             try:
                 metrics = _train_point(point, run_dir, sweep_dir, sweep, log)
             except Interrupted as stop:
-                rows[point.name] = _row(point, run_dir, _read_metrics(run_dir), None)
+                rows[point.name] = _row(point, run_dir, read_metrics(run_dir), None)
                 write_csv(sweep_dir / "sweep.csv", list(rows.values()))
                 _stopped(sweep_dir, rows, stop.signum)
             except Exception as exc:  # a failed run is recorded and the sweep goes on
                 error = f"{type(exc).__name__}: {exc}"
-                metrics = _read_metrics(run_dir)
+                metrics = read_metrics(run_dir)
             row = rows[point.name] = _row(point, run_dir, metrics, error)
             write_csv(sweep_dir / "sweep.csv", list(rows.values()))
             trained += not was_done
@@ -151,13 +149,6 @@ def run_sweep(config_path, overrides: list[str], config: ExperimentConfig,
     metric = metric or ("validation.loss" if classification is False else "validation.accuracy")
     _print_table(result.rows, metric, log)
     return result
-
-
-def _read_metrics(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / "metrics.json").read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _stopped(sweep_dir: Path, rows: dict, signum: int):

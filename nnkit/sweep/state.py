@@ -15,17 +15,17 @@ sweep and says which keys differ from the newest one. Within it, each run folder
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from nnkit.config import ExperimentConfig, dump, yaml12
+from nnkit.config import ExperimentConfig, yaml12
+from nnkit.training.run_dir import read_metrics
 
 CONFIG = "config.yaml"
 FINAL = ("completed", "failed")
 
 
 def _comparable(config: ExperimentConfig) -> dict:
-    data = yaml12.load(dump(config))
+    data = config.model_dump(mode="json")  # what config.yaml holds, read back
     data["experiment"].pop("log_dir", None)
     return data
 
@@ -73,11 +73,6 @@ def find(parent: Path, config: ExperimentConfig) -> tuple[Path | None, list[str]
 
 def run_state(run_dir: Path) -> str:
     """``done``, ``resume`` or ``new`` (see the module's docstring)."""
-    metrics = run_dir / "metrics.json"
-    if metrics.is_file():
-        try:
-            if json.loads(metrics.read_text()).get("status") in FINAL:
-                return "done"
-        except ValueError:
-            pass
+    if read_metrics(run_dir).get("status") in FINAL:
+        return "done"
     return "resume" if (run_dir / CONFIG).is_file() else "new"

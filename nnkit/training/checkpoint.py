@@ -88,7 +88,7 @@ class Checkpointer(keras.callbacks.Callback):
         self._pending = False  # a checkpoint fell due within every_seconds of the last
         self._step = 0  # steps done, over the runs resumed
         self._epoch = self._batch = 0  # the epoch in progress, its steps done
-        self._skip = 0  # batches of the resumed epoch done before the checkpoint
+        self._resumed_steps = 0  # steps of the resumed epoch done before the checkpoint
         self._metrics: list[np.ndarray] | None = None  # restored at the resumed epoch's start
 
     @property
@@ -121,13 +121,12 @@ class Checkpointer(keras.callbacks.Callback):
         if self._metrics is not None:  # after Keras reset the metrics for this epoch
             for variable, value in zip(self.model.metrics_variables, self._metrics):
                 variable.assign(value)
-            self._metrics, self._batch = None, self._skip
+            self._metrics, self._batch = None, self._resumed_steps
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._skip:  # a batch done before the checkpoint, fast-forwarded
-            self._skip -= 1
-            return
-        self._batch += 1
+        if batch < self._batch:  # (Keras' index in the epoch) done before the checkpoint:
+            return  # the model fast-forwarded over it
+        self._batch = batch + 1
         self._step += 1
         self._last_step_end = time.perf_counter()
         signum = interrupt.requested()
@@ -242,5 +241,5 @@ class Checkpointer(keras.callbacks.Callback):
                 raise CheckpointError(f"{FOLDER}/{checkpoint.path.name}: its metrics do not "
                                       "match the run's config.yaml; was it edited?")
             self._metrics = [arrays[f"metrics:{i}"] for i in range(len(metrics))]
-            self._skip = checkpoint.steps_in_epoch
-            self.model.fast_forward(self._skip)
+            self._resumed_steps = checkpoint.steps_in_epoch
+            self.model.fast_forward(self._resumed_steps)

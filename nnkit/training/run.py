@@ -11,7 +11,6 @@ longer finite), the last finite checkpoint stays, and :class:`NonFiniteError` is
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -29,7 +28,8 @@ from nnkit.training.early_stopping import EarlyStopping
 from nnkit.training.event_log import truncate_events
 from nnkit.training.model import TrainingModel
 from nnkit.training.nan_guard import NonFiniteError, NonFiniteGuard, non_finite_values
-from nnkit.training.run_dir import RunDirError, create_run_dir, write_atomic, write_json
+from nnkit.training.run_dir import (RunDirError, create_run_dir, read_metrics, write_atomic,
+                                    write_json)
 
 
 @dataclass
@@ -241,11 +241,7 @@ def run(config: ExperimentConfig, log_dir: str | None = None,
     """
     experiment = build_experiment(config)
     if config.training.distribute == "multi_worker" and not distribute.is_chief():
-        kind, index = distribute.task()
-        with tempfile.TemporaryDirectory(prefix=f"nnkit-{kind}{index}-") as scratch:
-            result = train(experiment, Path(scratch), verbose)
-        result.kept = False
-        return result
+        return _train_as_worker(experiment, verbose)
     run_dir = create_run_dir(log_dir or config.experiment.log_dir, config.experiment.name)
     return train(experiment, run_dir, verbose)
 
@@ -266,14 +262,8 @@ def resume(run_dir: str | Path, verbose: int | str = "auto", restart: bool = Fal
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
         raise RunDirError("not a run folder (it has no config.yaml)")
-    metrics_path = run_dir / "metrics.json"
-    if metrics_path.is_file() and not restart:
-        try:
-            status = json.loads(metrics_path.read_text()).get("status")
-        except ValueError:
-            status = None
-        if status == "completed":
-            raise AlreadyCompleted(f"{run_dir}: the run has already completed; nothing to resume")
+    if not restart and read_metrics(run_dir).get("status") == "completed":
+        raise AlreadyCompleted(f"{run_dir}: the run has already completed; nothing to resume")
     config = load_config(config_path)
     experiment = build_experiment(config)
     if config.training.distribute == "multi_worker" and not distribute.is_chief():
@@ -282,7 +272,7 @@ def resume(run_dir: str | Path, verbose: int | str = "auto", restart: bool = Fal
         for path in checkpoints(run_dir):
             path.unlink()
         (run_dir / "model.keras").unlink(missing_ok=True)
-        metrics_path.unlink(missing_ok=True)
+        (run_dir / "metrics.json").unlink(missing_ok=True)
         checkpoint = None
     else:
         checkpoint = load_latest(run_dir)
@@ -297,12 +287,18 @@ def resume(run_dir: str | Path, verbose: int | str = "auto", restart: bool = Fal
 def _resume_as_worker(experiment: Experiment, run_dir: Path, verbose, restart: bool):
     """A multi_worker worker other than the chief: it restores the chief's newest checkpoint
     from the shared run folder (read only; the chief cuts the logs back and keeps writing
-    there) and trains in a temporary folder, as in :func:`run`. Every worker reads the
+    there) and trains in a temporary folder, as :func:`run` does. Every worker reads the
     folder before the first step, which no worker passes alone, so all start from the
     same checkpoint."""
     checkpoint = None if restart else load_latest(run_dir, warn=lambda message: None)
+    return _train_as_worker(experiment, verbose, resume_from=checkpoint)
+
+
+def _train_as_worker(experiment: Experiment, verbose, resume_from: Checkpoint | None = None):
+    """Train in a temporary folder, removed at the end: a multi_worker worker that is not the
+    chief (it holds the chief's weights; the chief keeps the run folder)."""
     kind, index = distribute.task()
     with tempfile.TemporaryDirectory(prefix=f"nnkit-{kind}{index}-") as scratch:
-        result = train(experiment, Path(scratch), verbose, resume_from=checkpoint)
+        result = train(experiment, Path(scratch), verbose, resume_from=resume_from)
     result.kept = False
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import secrets
 import tempfile
@@ -58,6 +59,14 @@ def write_atomic(path: Path, data: str | bytes) -> None:
 def write_json(path: Path, data: dict) -> None:
     """Strict JSON (non-finite numbers as null, listed under ``non_finite``), atomically."""
     write_atomic(path, strict_json.dumps(data, indent=2) + "\n")
+
+
+def read_metrics(run_dir: Path) -> dict:
+    """A run folder's ``metrics.json``, or {} when it has none or it cannot be read."""
+    try:
+        return json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
