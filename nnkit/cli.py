@@ -119,14 +119,26 @@ def command_run(args) -> int:
         result = run(load(args), verbose=verbose)
     print(strict_json.dumps({k: result.metrics.get(k) for k in ("train", "validation", "test")
                              if k in result.metrics}))
-    for finding in result.metrics.get("diagnosis") or []:
-        print(f"diagnosis: {finding['kind']} at {finding['layer']} (step {finding['step']}): "
-              f"{finding['message']}. Try: {finding['remedy']}")
+    _print_diagnosis(result.metrics)
     if result.kept:
         print(f"run: {result.run_dir}")
     else:
         print("run: none here (a multi_worker worker; the chief keeps the run folder)")
-    return EXIT_OK if result.metrics["status"] == "completed" else EXIT_FAILED
+    return EXIT_OK if result.metrics["status"] in ("completed", "stopped") else EXIT_FAILED
+
+
+def _print_diagnosis(metrics: dict) -> None:
+    """The diagnosis' summary, one finding per line, and what stopped the run early."""
+    from nnkit.instrument.diagnosis import finding_text, summary_text
+
+    if metrics.get("diagnosis") is not None:
+        for line in summary_text(metrics["diagnosis"], metrics.get("diagnosis_checked", {}))\
+                .splitlines():
+            print(f"diagnosis: {line}")
+    stopped_by = metrics.get("stopped_by")
+    if stopped_by:
+        print(f"stopped early at epoch {stopped_by['epoch']} (training.stop_on): "
+              f"{finding_text(stopped_by)}")
 
 
 def command_sweep(args) -> int:
@@ -157,8 +169,10 @@ def command_sweep(args) -> int:
                            "e.g. sweep: {model.activation: [relu, tanh]}"])
     result = run_sweep(args.config, overrides(args), config, args.metric, new=args.new,
                        sweep_dir=sweep_dir)
-    failed = sum(row["status"] != "completed" for row in result.rows)
-    print(f"{len(result.rows) - failed} completed, {failed} failed; table: "
+    statuses = [row["status"] for row in result.rows]
+    done, pruned = statuses.count("completed"), statuses.count("pruned")
+    failed = len(statuses) - done - pruned
+    print(f"{done} completed, {pruned} pruned, {failed} failed; table: "
           f"{result.sweep_dir / 'sweep.csv'}")
     print(f"sweep: {result.sweep_dir}")
     return EXIT_OK if failed < len(result.rows) else EXIT_FAILED

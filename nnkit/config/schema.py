@@ -12,6 +12,7 @@ from nnkit.config.data import DataConfig
 from nnkit.config.model import ModelConfig
 from nnkit.config.optimizer import OptimizerConfig
 from nnkit.config.search import Search
+from nnkit.findings import KINDS
 
 
 class Experiment(Section):
@@ -21,6 +22,17 @@ class Experiment(Section):
     log_dir: str = Field("logs", description="where run folders are created")
     description: str = ""
     deterministic: bool = Field(False, description="TensorFlow op determinism (slower)")
+
+
+def _finding_kinds(value: Any) -> Any:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of finding kinds, e.g. [non_finite, "
+                         f"stalled_training], got {value!r}")
+    for i, kind in enumerate(value):
+        if kind not in KINDS:
+            raise FieldError(i, f"unknown finding kind {kind!r}; one of "
+                                f"{', '.join(KINDS)}")
+    return value
 
 
 class EarlyStopping(Section):
@@ -56,6 +68,11 @@ class Training(Section):
     early_stopping: EarlyStopping | None = None
     checkpoint: Checkpoint = Field(default_factory=Checkpoint,
                                    description="for nnkit run --resume (see README)")
+    stop_on: Annotated[list[str], BeforeValidator(_finding_kinds)] = Field(
+        default_factory=lambda: ["non_finite"],
+        description="finding kinds that stop the run at the end of the epoch they fire in "
+                    "(status stopped; a sweep or tune records it as pruned); non_finite always "
+                    "stops it")
     jit_compile: bool = Field(False, description="compile the train step with XLA")
     distribute: Literal["none", "mirrored", "multi_worker"] = Field(
         "none", description="none: one device; mirrored: every GPU of this machine (or "
@@ -82,16 +99,32 @@ class Logging(Section):
     every_n_steps: PositiveInt = Field(1, description="per-layer norms every N steps")
     histogram_every_n_steps: NonNegativeInt = Field(
         100, description="histograms, activation statistics, dead units (0: never)")
-    vanishing_threshold: Annotated[float, Field(gt=0)] = Field(
-        1e-2, description="report vanishing gradients when ‖∇ first‖/‖∇ last‖ is below this")
-    exploding_threshold: Annotated[float, Field(gt=0)] = Field(
-        1e2, description="report exploding gradients when that ratio is above this")
-    exploding_norm: Annotated[float, Field(gt=0)] = Field(
-        1e3, description="... or when the global gradient norm is above this")
+    probe_samples: NonNegativeInt = Field(
+        256, description="training samples (fixed for the run) dead units are counted over, "
+                         "at histogram steps (0: over each histogram step's batch)")
     image_every_seconds: Annotated[float, Field(ge=0)] = Field(
         10.0, description="log the gradient-flow image at most this often (0: every epoch)")
+    vanishing_threshold: Annotated[float, Field(gt=0)] = Field(
+        1e-2, description="vanishing gradients: ‖∇W‖/‖W‖ at the input end over the output end "
+                          "(fitted across depth) below this")
+    exploding_threshold: Annotated[float, Field(gt=0)] = Field(
+        1e2, description="exploding gradients: that ratio above this")
+    exploding_norm: Annotated[float, Field(gt=0)] = Field(
+        1e3, description="... or the global gradient norm above this")
+    signal_collapse_threshold: Annotated[float, Field(gt=0)] = Field(
+        1e-2, description="signal collapse: the activations' std at the output end over the "
+                          "input end (fitted across depth) below this")
+    signal_explosion_threshold: Annotated[float, Field(gt=0)] = Field(
+        1e2, description="signal explosion: that ratio above this")
+    saturation_threshold: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.5, description="saturation: this fraction of a sigmoid/tanh layer's outputs "
+                         "saturated")
     dead_threshold: Annotated[float, Field(gt=0, le=1)] = Field(
-        0.5, description="report dying ReLUs when this fraction of a layer's units is dead")
+        0.5, description="dying ReLUs: this fraction of a layer's units dead")
+    stall_tolerance: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.05, description="stalled training: the loss within this fraction of a constant "
+                          "prediction's loss ...")
+    stall_epochs: PositiveInt = Field(3, description="... from this epoch on")
 
 
 def _loss_name(value: Any) -> Any:

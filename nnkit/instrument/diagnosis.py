@@ -1,93 +1,261 @@
-"""End-of-run diagnosis: vanishing or exploding gradients, dying ReLUs, symmetry, NaN.
+"""The diagnosis over the whole run, online: episodes of every condition, with evidence.
 
-Each finding names the layer and the step, and suggests the remedies the notes give.
+:class:`Diagnosis` is fed what the recorder writes out (at each epoch's end, and when its
+row store fills): the gradient rows are cut into windows of 32 logged steps, aligned to
+the step number (so a resumed run cuts them where an uninterrupted one does); each
+histogram step's activation statistics and each epoch's loss are one observation. Every
+observation goes through the detectors (:mod:`.detectors`) and into episodes
+(:mod:`.episodes`). :meth:`Diagnosis.findings` words them (:mod:`.findings`), and
+:attr:`coverage` says what was checked, so that "no problems found" is said only of a run
+whose gradients, activations and loss were all looked at.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
 
 import numpy as np
 
-REMEDIES = {
-    "vanishing_gradients": "use a ReLU-family activation instead of sigmoid/tanh; He or LeCun "
-                           "initialisation; batch normalisation; residual connections; fewer "
-                           "layers",
-    "exploding_gradients": "lower the learning rate; Glorot/He initialisation instead of large "
-                           "random weights; batch normalisation; gradient clipping (clipnorm)",
-    "dying_relu": "lower the learning rate; leaky ReLU, PReLU or ELU; He initialisation; "
-                  "batch normalisation",
-    "symmetric_layer": "initialise kernels randomly (glorot_uniform, he_normal): units that "
-                       "start equal get equal gradients and stay equal",
-    "non_finite": "lower the learning rate; clip gradients (clipnorm); standardise the inputs",
-}
+from nnkit.instrument.detectors import (ActivationRow, EpochRow, GradientWindow, Thresholds,
+                                        verdicts)
+from nnkit.instrument.episodes import Episode, Episodes
+from nnkit.findings import CAUSES, KINDS, Finding
+
+WINDOW_ROWS = 32  # logged steps per gradient window
 
 
-@dataclass
-class Finding:
-    kind: str
-    layer: str
-    step: int
-    message: str
-    remedy: str
-
-    def __str__(self) -> str:
-        return f"{self.kind} at {self.layer} (step {self.step}): {self.message}. Try: {self.remedy}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+def _trend_words(d: dict, toward: str) -> str:
+    """"shrinks 3.1× per layer toward the input over 11 layers"."""
+    factor = d["per_layer"] if toward == "output" else 1.0 / d["per_layer"]
+    change = f"shrinks {1 / factor:.2g}×" if factor < 1 else f"grows {factor:.2g}×"
+    return f"{change} per layer toward the {toward} over {d['kernels']} layers"
 
 
-@dataclass
-class Thresholds:
-    vanishing: float = 1e-2  # ‖∇ first layer‖ / ‖∇ last layer‖ below this
-    exploding: float = 1e2  # ... above this, or the global norm above exploding_norm
-    exploding_norm: float = 1e3
-    dead: float = 0.5  # fraction of dead units in a ReLU-family layer
+def _message(e: Episode, t: Thresholds, probe_samples: int | None) -> tuple[str, float | None]:
+    """(what the episode's peak shows, the threshold it crossed)."""
+    d = e.detail
+    if e.kind in ("vanishing_gradients", "exploding_gradients") and e.where != "global":
+        threshold = t.vanishing if e.kind == "vanishing_gradients" else t.exploding
+        return (f"‖∇W‖/‖W‖ {_trend_words(d, 'input')}; input end / output end = "
+                f"{e.peak:.2e} at worst (threshold {threshold:g})",
+                threshold)
+    if e.kind == "exploding_gradients":
+        return (f"the global gradient norm averaged {e.peak:.3g} over 32 logged steps "
+                f"(threshold {t.exploding_norm:g})", t.exploding_norm)
+    if e.kind in ("signal_collapse", "signal_explosion"):
+        threshold = t.signal_collapse if e.kind == "signal_collapse" else t.signal_explosion
+        return (f"the activations' std {_trend_words(d, 'output')}, from "
+                f"{d['first']:.2g} to {d['last']:.2g}; output end / input end = {e.peak:.2e} "
+                f"at worst (threshold {threshold:g})", threshold)
+    if e.kind == "dying_relu":
+        over = (f"any of the {probe_samples} probe samples" if probe_samples
+                else "the training batch")
+        return (f"{e.peak:.0%} of its units gave no positive output on {over} at worst "
+                f"(threshold {t.dead:.0%})", t.dead)
+    if e.kind == "saturation":
+        return (f"{e.peak:.0%} of its outputs were saturated (derivative below a tenth of its "
+                f"maximum) at worst (threshold {t.saturation:.0%})", t.saturation)
+    if e.kind == "symmetric_layer":
+        return f"all {d.get('units', '?')} units have identical weights", None
+    if e.kind == "stalled_training":
+        return (f"after {d['epoch']} epochs the training loss {d['loss']:.4g} is "
+                f"{e.peak:.1%} of a constant prediction's {d['baseline']:.4g} (stalled: within "
+                f"{t.stall_tolerance:.0%}, checked from epoch {t.stall_epochs})",
+                t.stall_tolerance)
+    if e.kind == "unstable_training":
+        return (f"the epoch's training loss {d['loss']:.4g} was {e.peak:.3g}× a constant "
+                f"prediction's {d['baseline']:.4g} at worst (epoch {d['epoch']}; above "
+                f"1 + {t.stall_tolerance:g}, checked from epoch {t.stall_epochs})",
+                t.stall_tolerance)
+    return d.get("message", e.kind), None
 
 
-def diagnose(keys: list[str], flow: np.ndarray | None, step: int, dead_keys: list[str],
-             dead: np.ndarray, kernel_keys: list[str], distinct: np.ndarray, units: list[int],
-             nonfinite: tuple[int, int], thresholds: Thresholds) -> list[Finding]:
-    """Findings from the last epoch's mean layer gradient norms and the latest statistics.
+class Diagnosis:
+    """Episodes of every finding kind, updated as the recorder's rows arrive.
 
-    ``keys`` and ``flow`` are the layers with variables, input first; the ratio compares the
-    first and the last layer that has a kernel.
+    Args:
+        thresholds: the detectors' thresholds.
+        kernel_keys: the layers with a kernel, input first (their order in the gradient
+            rows).
+        probed_keys: the layers with activation statistics, input first.
+        widths: units per kernel layer (for the symmetry check).
+        every_n_steps: the recorder's logging interval (a window is 32 logged steps).
+        baseline_loss: the loss of the best constant prediction, for stalled training
+            (None: the first epoch's loss stands in for it).
+        probe_samples: the size of the dead-unit probe set (None: the training batch).
     """
-    findings = []
-    if nonfinite[0] >= 0:
-        findings.append(Finding("non_finite", keys[nonfinite[1]], int(nonfinite[0]),
-                                "the gradient became NaN or infinite", REMEDIES["non_finite"]))
-    if flow is not None and kernel_keys:
-        norms = dict(zip(keys, flow))
-        first, last = norms[kernel_keys[0]], norms[kernel_keys[-1]]
-        if np.isfinite(first) and np.isfinite(last) and last > 0:
-            ratio = first / last
-            if ratio < thresholds.vanishing:
-                findings.append(Finding(
-                    "vanishing_gradients", kernel_keys[0], step,
-                    f"its gradient norm is {ratio:.2e} times the last layer's "
-                    f"(threshold {thresholds.vanishing:g})", REMEDIES["vanishing_gradients"]))
-            elif ratio > thresholds.exploding:
-                findings.append(Finding(
-                    "exploding_gradients", kernel_keys[0], step,
-                    f"its gradient norm is {ratio:.2e} times the last layer's "
-                    f"(threshold {thresholds.exploding:g})", REMEDIES["exploding_gradients"]))
-        total = float(np.sqrt(np.nansum(np.square(flow))))
-        if total > thresholds.exploding_norm:
-            findings.append(Finding(
-                "exploding_gradients", "global", step,
-                f"the gradient norm averages {total:.2e} (threshold {thresholds.exploding_norm:g})",
-                REMEDIES["exploding_gradients"]))
-    for key, fraction in zip(dead_keys, dead):
-        if fraction > thresholds.dead:
-            findings.append(Finding("dying_relu", key, step,
-                                    f"{fraction:.0%} of its units gave no positive output in "
-                                    f"the last measured batch (threshold {thresholds.dead:.0%})",
-                                    REMEDIES["dying_relu"]))
-    for key, count, width in zip(kernel_keys, distinct, units):
-        if width > 1 and count == 1:
-            findings.append(Finding("symmetric_layer", key, step,
-                                    f"all {width} units have identical weights",
-                                    REMEDIES["symmetric_layer"]))
-    return findings
+
+    def __init__(self, thresholds: Thresholds, kernel_keys: list[str], probed_keys: list[str],
+                 widths: dict[str, int], every_n_steps: int = 1,
+                 baseline_loss: float | None = None, probe_samples: int | None = None):
+        self.thresholds, self.kernel_keys, self.probed_keys = thresholds, kernel_keys, probed_keys
+        self.widths, self.probe_samples = widths, probe_samples
+        self.window_steps = WINDOW_ROWS * int(every_n_steps)
+        self.baseline = baseline_loss
+        self.episodes = Episodes()
+        self.coverage = {"gradient_windows": 0, "activation_steps": 0, "epochs": 0}
+        self.last_step = -1
+        self._window = None  # [index, first, last, sum log r (L), count (L), norm sum, count]
+        self._non_finite: dict | None = None
+
+    # --- observations ----------------------------------------------------------------------
+
+    def add_gradient_rows(self, steps: np.ndarray, log_relative: np.ndarray,
+                          global_norm: np.ndarray) -> None:
+        """Rows of the logged steps ``steps`` [k]: log10 ‖∇W‖/‖W‖ per kernel [k, L] and the
+        global norm [k]; complete windows are observed at once, the last one when a later
+        step arrives or at :meth:`finish`."""
+        for step, row, norm in zip(steps, log_relative, global_norm):
+            step = int(step)
+            index = step // self.window_steps
+            if self._window is not None and self._window[0] != index:
+                self._observe_window()
+            if self._window is None:
+                width = len(self.kernel_keys)
+                self._window = [index, step, step, np.zeros(width), np.zeros(width), 0.0, 0]
+            window = self._window
+            window[2] = step
+            finite = np.isfinite(row)
+            window[3][finite] += row[finite]
+            window[4] += finite
+            if math.isfinite(norm):
+                window[5] += float(norm)
+                window[6] += 1
+            self.last_step = max(self.last_step, step)
+
+    def _observe_window(self) -> None:
+        _, first, last, sums, counts, norm_sum, norm_count = self._window
+        self._window = None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        norm = norm_sum / norm_count if norm_count else math.nan
+        self.coverage["gradient_windows"] += 1
+        self._record(GradientWindow((first, last), self.kernel_keys, mean, norm), (first, last))
+
+    def add_activation_rows(self, tags: list[str], rows: np.ndarray, steps: np.ndarray) -> None:
+        """One observation per histogram step: ``rows`` [k, tags] of the recorder's histogram
+        scalars (``activation_std/<key>``, ``dead_fraction/<key>`` ...)."""
+        split = [tag.split("/", 1) for tag in tags]
+        for step, row in zip(steps, rows):
+            values: dict[str, dict[str, float]] = {}
+            for (prefix, key), value in zip(split, row):
+                values.setdefault(prefix, {})[key] = float(value)
+            self.coverage["activation_steps"] += 1
+            self.last_step = max(self.last_step, int(step))
+            self._record(ActivationRow(int(step), values, self.probed_keys, self.widths),
+                         (int(step), int(step)))
+
+    def add_epoch(self, epoch: int, steps: tuple[int, int], loss: float | None) -> None:
+        """The end of epoch ``epoch`` (1-based), which ran ``steps``, with its mean loss."""
+        if loss is None:
+            return
+        if self.baseline is None and epoch == 1 and math.isfinite(loss):
+            self.baseline = float(loss)  # no constant-prediction loss known: the first epoch's
+        self.coverage["epochs"] += 1
+        if epoch == self.thresholds.stall_epochs:  # a level then: held since the first step
+            steps = (0, steps[1])
+        self._record(EpochRow(epoch, steps, float(loss), self.baseline), steps)
+
+    def add_non_finite(self, where: str, step: int, message: str) -> None:
+        """The run failed on a NaN or infinite value (the guard says where)."""
+        if self._non_finite is None:
+            self._non_finite = {"where": where, "step": int(step), "message": message}
+
+    def _record(self, observation, steps: tuple[int, int]) -> None:
+        for v in verdicts(observation, self.thresholds):
+            self.episodes.observe(v.kind, v.where, steps, v.firing, v.value, v.worse, v.layers,
+                                  v.detail)
+
+    def finish(self) -> None:
+        """Observe the last, partial window (at the end of training)."""
+        if self._window is not None:
+            self._observe_window()
+
+    # --- results ---------------------------------------------------------------------------
+
+    def open_kinds(self) -> set[str]:
+        """The kinds of the episodes firing as of the latest observations."""
+        kinds = {e.kind for e in self.episodes.episodes if self.episodes.is_open(e)}
+        return kinds | ({"non_finite"} if self._non_finite else set())
+
+    def findings(self) -> list[Finding]:
+        """Every episode so far, worded, in the order they began (non-finite first)."""
+        t, found = self.thresholds, []
+        episodes = sorted(self.episodes.episodes, key=lambda e: (e.first_step, e.kind))
+        if self._non_finite is not None:
+            n = self._non_finite
+            causes = sorted({e.kind for e in episodes if e.kind in CAUSES
+                             and e.first_step <= n["step"] <= e.last_step + self.window_steps})
+            found.append(Finding("non_finite", n["where"], n["step"], n["step"], math.nan, None,
+                                 False, n["message"], KINDS["non_finite"].remedy, [], causes))
+        for e in episodes:
+            message, threshold = _message(e, t, self.probe_samples)
+            overlaps = sorted({o.kind for o in episodes if o.kind != e.kind
+                               and o.first_step <= e.last_step and e.first_step <= o.last_step
+                               and o.kind in CAUSES})
+            found.append(Finding(e.kind, e.where, e.first_step, e.last_step, e.peak, threshold,
+                                 not self.episodes.is_open(e), message, KINDS[e.kind].remedy,
+                                 e.layers, overlaps))
+        return found
+
+    def summary(self) -> str:
+        """The findings as text: what happened during training and recovered, then what
+        still held at the end; or what was checked when nothing fired."""
+        return summary_text([f.to_dict() for f in self.findings()], self.coverage)
+
+    # --- checkpoints -----------------------------------------------------------------------
+
+    def state(self) -> dict:
+        window = None
+        if self._window is not None:
+            index, first, last, sums, counts, norm_sum, norm_count = self._window
+            window = [index, first, last, sums.tolist(), counts.tolist(), norm_sum, norm_count]
+        return {"episodes": self.episodes.state(), "coverage": dict(self.coverage),
+                "window": window, "baseline": self.baseline, "last_step": self.last_step,
+                "non_finite": self._non_finite}
+
+    def restore(self, state: dict) -> None:
+        self.episodes.restore(state["episodes"])
+        self.coverage = dict(state["coverage"])
+        self.baseline, self.last_step = state["baseline"], state["last_step"]
+        self._non_finite = state["non_finite"]
+        window = state["window"]
+        if window is not None:
+            window[3], window[4] = np.array(window[3]), np.array(window[4])
+        self._window = window
+
+
+def coverage_text(coverage: dict) -> str:
+    return (f"{coverage.get('gradient_windows', 0)} gradient windows, "
+            f"{coverage.get('activation_steps', 0)} activation steps, "
+            f"{coverage.get('epochs', 0)} epochs checked")
+
+
+def summary_text(findings: list[dict], coverage: dict) -> str:
+    """Findings (as dicts) in two groups, or "no problems found" with what was checked, or
+    what could not be checked."""
+    if not findings:
+        missing = [what for what, key in (("gradients", "gradient_windows"),
+                                          ("activations", "activation_steps"),
+                                          ("the loss", "epochs")) if not coverage.get(key)]
+        if missing:
+            return (f"no problems found in what was checked ({coverage_text(coverage)}); not "
+                    f"checked: {', '.join(missing)}")
+        return f"no problems found ({coverage_text(coverage)})"
+    lines = []
+    for title, group in (("during training, recovered by the end",
+                          [f for f in findings if f.get("recovered")]),
+                         ("at the end of the run", [f for f in findings
+                                                    if not f.get("recovered")])):
+        if group:
+            lines.append(f"{title}:")
+            lines += [f"- {finding_text(f)}" for f in group]
+    return "\n".join(lines)
+
+
+def finding_text(f: dict) -> str:
+    """One finding (a dict of :class:`Finding`) on one line."""
+    first, last = f.get("first_step", f.get("step")), f.get("last_step", f.get("step"))
+    steps = f"step {first}" if first == last else f"steps {first}–{last}"
+    also = f"; together with {', '.join(f['overlaps'])}" if f.get("overlaps") else ""
+    return f"{f['kind']} at {f['layer']} ({steps}): {f['message']}{also}. Try: {f['remedy']}"

@@ -12,9 +12,12 @@ Tags sort by depth: a layer's key is ``<index>_<name>`` with its position in
 ``update_ratio/<key>``                ‖ΔW‖₂ / ‖W‖₂ of this step's update
 ``learning_rate``                     the optimizer's current learning rate
 ``activation_mean/<key>``, ``activation_std/<key>``   of the layer's output over the batch
-``dead_fraction/<key>``               ReLU, step: units with no positive output in the batch
+``dead_fraction/<key>``               ReLU, step: units with no positive output on any sample of
+                                      the probe set (fixed training samples, inference mode)
 ``negative_fraction/<key>``           leaky ReLU, PReLU, RReLU, ELU, SELU: the same count (units
                                       only in the negative regime), which for them is not death
+``saturated_fraction/<key>``          sigmoid, tanh, hard_tanh: outputs whose derivative is below
+                                      a tenth of its maximum (over the batch)
 ``distinct_units/<key>``              units with different weights (1 = constant-init symmetry)
 ``gradients/…``, ``weights/…``, ``activations/<key>``  histograms
 ``gradient_flow``                     image: mean ‖∇‖ per layer over the epoch (log scale)
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 
 import keras
 
+from nnkit.instrument.statistics import RELATIVE_SLOPE
 from nnkit.layers import Activation, PReLU, RReLU
 
 # Activations whose whole negative side is exactly 0, value and gradient: a unit whose
@@ -36,6 +40,8 @@ CAN_DIE = {"relu", "step"}
 # Activations with sign(f(x)) = sign(x): a unit with no positive output saw only negative
 # pre-activations, yet still passes gradient. Logged as negative_fraction, never "dead".
 SIGN_KEEPING = {"leaky_relu", "elu", "selu", "prelu", "rrelu"}
+# Activations that saturate: their derivative, read from the output, goes to 0 at both ends.
+SATURATING = set(RELATIVE_SLOPE)
 
 
 @dataclass
@@ -49,6 +55,7 @@ class LayerPlan:
     probed: bool = False  # its output is an activation worth statistics
     can_die: bool = False  # its activation is exactly 0 below 0 (CAN_DIE)
     keeps_sign: bool = False  # SIGN_KEEPING: its negative regime is measured instead
+    saturates: str | None = None  # SATURATING: its activation, for the saturated fraction
 
 
 def _activation_name(layer) -> str | None:
@@ -80,5 +87,6 @@ def plan_layers(model: keras.Model) -> list[LayerPlan]:
         plans.append(LayerPlan(f"{index:0{width}d}_{layer.name}", layer.name, variables, kernel,
                                probed=activation is not None,
                                can_die=activation in CAN_DIE,
-                               keeps_sign=activation in SIGN_KEEPING))
+                               keeps_sign=activation in SIGN_KEEPING,
+                               saturates=activation if activation in SATURATING else None))
     return plans

@@ -31,7 +31,7 @@ class Recorder:
     """Writes the statistics of :mod:`nnkit.instrument.plan` for one model."""
 
     def __init__(self, plans: list[LayerPlan], every_n_steps: int = 1,
-                 histogram_every_n_steps: int = 100):
+                 histogram_every_n_steps: int = 100, probe_inputs=None):
         self.plans = plans
         self.every = int(every_n_steps)
         self.histogram_every = int(histogram_every_n_steps)
@@ -43,15 +43,21 @@ class Recorder:
         self._layout_scalars()
         self._layout_histograms()
         self._flow_sum, self._flow_count = np.zeros(len(self.with_variables)), 0
-        self.dead = tf.Variable(tf.zeros([len(self.can_die)]), trainable=False, name="dead")
-        self.distinct = tf.Variable(tf.zeros([len(self.with_kernel)], tf.int32),
-                                    trainable=False, name="distinct")
         self.first_nonfinite = (-1, -1)  # (step, layer position), as of the last flush
+        self.diagnosis = None  # a Diagnosis fed the rows at every flush, if set
+        # the probe set dead units are counted over: fixed samples, read at histogram steps
+        self.probe_inputs = None
+        if probe_inputs is not None and self.histogram_every and any(
+                p.can_die or p.keeps_sign for p in self.probed):
+            self.probe_inputs = tf.Variable(np.asarray(probe_inputs, "float32"),
+                                            trainable=False, name="probe_inputs")
+        self.probe_samples = None if self.probe_inputs is None else len(probe_inputs)
 
     @property
     def variables(self) -> list[tf.Variable]:
-        """The recorder's state, saved in checkpoints."""
-        return [self.dead, self.distinct]
+        """The recorder's state saved in checkpoints: none (its rows are written out first;
+        what the diagnosis made of them is the callback's state)."""
+        return []
 
     def _layout_scalars(self) -> None:
         """Fix the stored row and the order of the logged values.
@@ -94,6 +100,8 @@ class Recorder:
                 scalars.append(f"dead_fraction/{plan.key}")
             elif plan.keeps_sign:
                 scalars.append(f"negative_fraction/{plan.key}")
+            if plan.saturates:
+                scalars.append(f"saturated_fraction/{plan.key}")
         self.histogram_scalar_tags = scalars + [f"distinct_units/{p.key}"
                                                 for p in self.with_kernel]
         self._histogram_writer = HistogramWriter(self.histogram_tags)
@@ -131,17 +139,22 @@ class Recorder:
         if self.scalar_file is None or not (len(rows) or len(histogram_rows[0])):
             return
         if len(rows):
-            values, layer_grad = self._scalar_values(rows)
+            values, layer_grad, squares = self._scalar_values(rows)
             self._flow_sum += layer_grad.sum(axis=0)
             self._flow_count += len(rows)
             self._find_nonfinite(layer_grad, steps)
             self._scalar_writer.write(self.scalar_file, values, steps)
+            if self.diagnosis is not None:
+                self.diagnosis.add_gradient_rows(steps, *self._kernel_gradients(squares))
         self._histogram_scalar_writer.write(self.scalar_file, *histogram_rows)
+        if self.diagnosis is not None and len(histogram_rows[0]):
+            self.diagnosis.add_activation_rows(self.histogram_scalar_tags, *histogram_rows)
         self.scalar_file.flush()
 
-    def _scalar_values(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(the logged values [k, tags], ‖∇‖ per layer [k, L]) from stored rows [k, 3V+1]:
-        per-variable squares summed into layers by the membership matrix."""
+    def _scalar_values(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(the logged values [k, tags], ‖∇‖ per layer [k, L], the squares [k, 3, V]) from
+        stored rows [k, 3V+1]: per-variable squares summed into layers by the membership
+        matrix."""
         squares = 2.0 * rows[:, :-1].astype("float64").reshape(len(rows), 3, self.n_variables)
         with np.errstate(invalid="ignore", over="ignore"):  # a failing run's NaN/Inf stay
             layer_grad, layer_weight, layer_update = np.moveaxis(
@@ -150,7 +163,18 @@ class Recorder:
                                    layer_update / (layer_weight + 1e-12),
                                    np.sqrt(squares[:, 0].sum(axis=1))[:, None],
                                    rows[:, -1:]], axis=1)
-        return pool[:, self._scalar_index], layer_grad
+        return pool[:, self._scalar_index], layer_grad, squares
+
+    def _kernel_gradients(self, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(log10 ‖∇W‖/‖W‖ per kernel [k, kernels], global ‖∇‖ [k]) from the squares
+        [k, 3, V]: the kernel alone (a bias' gradient, large at the top of a net whose
+        signal has collapsed, would otherwise mask the kernels'); NaN where W = 0 or a
+        value is not finite."""
+        kernels = [p.kernel for p in self.with_kernel]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            relative = np.log10(np.sqrt(squares[:, 0, kernels] / squares[:, 1, kernels]))
+            relative[~np.isfinite(relative)] = np.nan
+            return relative, np.sqrt(squares[:, 0].sum(axis=1))
 
     def _find_nonfinite(self, layer_grad: np.ndarray, steps: np.ndarray) -> None:
         """Keep (step, layer) of the first gradient found NaN or infinite: the first layer,
@@ -170,11 +194,13 @@ class Recorder:
                 "distinct": [stats.distinct_units(variables[p.kernel]) for p in self.with_kernel]}
 
     def record(self, step, gradients, weights, updates, activations, learning_rate,
-               scalars: bool = True, histograms: bool = True) -> None:
+               scalars: bool = True, histograms: bool = True, probe_activations=None) -> None:
         """Store this step's scalars and/or write its histograms (decided when traced);
         ``updates`` measured W and ΔW around ``apply``
         (:func:`~nnkit.instrument.updates.update_meter`; scalar steps only), ``weights`` is
-        :meth:`weight_statistics` (histogram steps only)."""
+        :meth:`weight_statistics` (histogram steps only), ``probe_activations`` the probed
+        layers' outputs on the probe set (:attr:`probe_inputs`), which dead units are
+        counted over (without it: over the batch)."""
         if scalars:
             squares = [tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients]
             squares += updates.weight_squares() + updates.update_squares()
@@ -184,9 +210,9 @@ class Recorder:
             # only histograms are written from the step: the writer context (whose exit
             # flushes the event file, an op in the step) is entered for them alone
             with self.writer.as_default(step=step):
-                self._histograms(step, gradients, weights, activations)
+                self._histograms(step, gradients, weights, activations, probe_activations)
 
-    def _histograms(self, step, gradients, weights, activations) -> None:
+    def _histograms(self, step, gradients, weights, activations, probe_activations) -> None:
         rows = []
         for plan in self.with_variables:
             for _, i in plan.variables:
@@ -194,21 +220,16 @@ class Recorder:
         rows += [histogram(output) for output in activations]
         if rows:
             self._histogram_writer.write(tf.stack(rows))
-        values, dead = [], []
-        for plan, output in zip(self.probed, activations):
+        values = []
+        for index, (plan, output) in enumerate(zip(self.probed, activations)):
             output = tf.cast(output, tf.float32)
             values += list(stats.mean_and_std(output))
-            if plan.can_die:
-                dead.append(stats.dead_fraction(output))
-                values.append(dead[-1])
-            elif plan.keeps_sign:  # the same count: no positive output in the batch
-                values.append(stats.dead_fraction(output))
-        if dead:
-            self.dead.assign(tf.stack(dead))
-        distinct = weights["distinct"]
-        if distinct:
-            self.distinct.assign(tf.stack(distinct))
-        values += [tf.cast(count, tf.float32) for count in distinct]
+            if plan.can_die or plan.keeps_sign:  # for keeps_sign the count is not death
+                over = output if probe_activations is None else probe_activations[index]
+                values.append(stats.dead_fraction(over))
+            if plan.saturates:
+                values.append(stats.saturated_fraction(output, plan.saturates))
+        values += [tf.cast(count, tf.float32) for count in weights["distinct"]]
         if values:
             self.histogram_scalar_rows.append(step, tf.stack(values))
 

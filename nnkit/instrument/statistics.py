@@ -36,6 +36,33 @@ def dead_fraction(output) -> tf.Tensor:
     return 1.0 - tf.reduce_mean(tf.cast(alive, tf.float32))
 
 
+def _sigmoid_slope(y):
+    return 4.0 * y * (1.0 - y)  # σ' = σ(1 - σ), at most 1/4
+
+
+def _tanh_slope(y):
+    return 1.0 - tf.square(y)  # tanh' = 1 - tanh², at most 1
+
+
+def _hard_tanh_slope(y):
+    return tf.cast(tf.abs(y) < 1.0, y.dtype)  # 1 inside [-1, 1], 0 outside
+
+
+# f'(x) / max f', written from the output y = f(x): what the probed layer has.
+RELATIVE_SLOPE = {"sigmoid": _sigmoid_slope, "tanh": _tanh_slope, "hard_tanh": _hard_tanh_slope}
+SATURATED_BELOW = 0.1  # a value is saturated where f' is under a tenth of its maximum
+
+
+def saturated_fraction(output, activation: str) -> tf.Tensor:
+    """Fraction of the values of ``output`` (a sigmoid, tanh or hard_tanh layer's) where the
+    activation's derivative is below a tenth of its maximum: |x| > 3.6 for sigmoid (y below
+    0.026 or above 0.974), |x| > 1.8 for tanh (|y| > 0.949). Such a value passes back less
+    than a tenth of the gradient it could (Glorot & Bengio 2010 watch the top layer of a
+    deep sigmoid net saturate at 0)."""
+    slope = RELATIVE_SLOPE[activation](tf.cast(output, tf.float32))
+    return tf.reduce_mean(tf.cast(slope < SATURATED_BELOW, tf.float32))
+
+
 def distinct_units(kernel, tolerance: float = 1e-6) -> tf.Tensor:
     """How many units (columns of the kernel, last axis) differ from one another.
 

@@ -41,9 +41,15 @@ def _metric(metrics: dict, name: str):
 
 
 def _row(point: Point, run_dir: Path, metrics: dict, error: str | None) -> dict:
+    """A run's row of sweep.csv; a run stopped by a ``training.stop_on`` finding is
+    ``pruned``, the finding in the ``error`` column."""
+    status = "failed" if error else metrics.get("status", "failed")
+    stopped_by = metrics.get("stopped_by") if status == "stopped" else None
+    if stopped_by:
+        status, error = "pruned", (f"stopped at epoch {stopped_by['epoch']} by "
+                                   f"{stopped_by['kind']} at {stopped_by['layer']}")
     row = {"run": point.name, **{k: v for k, v in point.values.items()},
-           "status": "failed" if error else metrics.get("status", "failed"),
-           "error": error or metrics.get("error", "")}
+           "status": status, "error": error or metrics.get("error", "")}
     for split in ("train", "validation", "test"):
         for key, value in (metrics.get(split) or {}).items():
             row[f"{split}.{key}"] = value

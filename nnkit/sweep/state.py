@@ -6,8 +6,8 @@ the newest sweep folder of the experiment whose ``config.yaml`` equals the comma
 resolved config (``experiment.log_dir`` aside): a changed grid or base config starts a new
 sweep and says which keys differ from the newest one. Within it, each run folder is
 
-* ``done``: its ``metrics.json`` says completed or failed (a diverged run is a result; it
-  is kept, not trained again);
+* ``done``: its ``metrics.json`` says completed, failed or stopped (by a ``stop_on``
+  finding: pruned); a diverged or pruned run is a result, kept, not trained again;
 * ``resume``: it has a ``config.yaml`` but no final status (killed or interrupted): it
   continues from its newest checkpoint;
 * ``new``: no run folder yet, or one without a config (killed before training began).
@@ -21,7 +21,7 @@ from nnkit.config import ExperimentConfig, yaml12
 from nnkit.training.run_dir import read_metrics
 
 CONFIG = "config.yaml"
-FINAL = ("completed", "failed")
+FINAL = ("completed", "failed", "stopped")
 
 
 def _comparable(config: ExperimentConfig) -> dict:

@@ -72,6 +72,41 @@ class Experiment:
             return 1
         return sorted({*range(every, epochs + 1, every), epochs})
 
+    def probe_inputs(self, samples: int) -> np.ndarray | None:
+        """``samples`` training inputs drawn once with the experiment's seed (in their order
+        in the set): the probe set dead units are counted over. None for 0."""
+        x = self.dataset.x_train
+        if samples <= 0 or not len(x):
+            return None
+        rng = np.random.default_rng(self.config.experiment.seed)
+        return x[np.sort(rng.choice(len(x), min(samples, len(x)), replace=False))]
+
+    def constant_prediction_loss(self) -> float | None:
+        """The training loss of the best input-blind prediction: the class frequencies for
+        a classifier (ln K for K balanced classes, under cross-entropy), the mean target for
+        a regression (its variance, under MSE), the mean label in [-1, 1] for the hinge
+        loss. What a network that has learnt nothing from its inputs scores; None when the
+        loss cannot be evaluated on it."""
+        dataset, y = self.dataset, self.dataset.y_train
+        if not len(y):
+            return None
+        if dataset.task == "multiclass":
+            prior = np.bincount(y.astype("int64"), minlength=dataset.n_classes) / len(y)
+            prediction = np.tile(prior.astype("float32"), (len(y), 1))
+        else:
+            target = np.asarray(y, "float32").reshape(len(y), -1)
+            mean = target.mean(axis=0, keepdims=True)
+            spec = losses.spec(self.loss_name)
+            if spec is not None and spec.output_activation == "tanh":
+                mean = 2.0 * mean - 1.0
+            prediction = np.broadcast_to(mean, target.shape).reshape(np.shape(y))
+        try:
+            loss = losses.build(self.config.loss, dataset.task)
+            value = float(loss(self.labels(y), prediction))
+        except (ValueError, TypeError):
+            return None
+        return value if np.isfinite(value) and value > 0 else None
+
     def labels(self, y: np.ndarray) -> np.ndarray:
         """Labels as the loss wants them (one-hot for categorical cross-entropy)."""
         spec = losses.spec(self.loss_name)

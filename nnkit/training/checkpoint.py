@@ -5,13 +5,13 @@ variable training changes:
 
 * the model's variables (weights, batch-norm moving statistics, dropout/RReLU seed states);
 * the optimizer's (its iteration count, moments, accumulators);
-* the instrumentation recorder's (dead-unit and symmetry measures);
+* the instrumentation recorder's, if it has any (its rows are written out before);
 * the metrics' running sums, so that an epoch resumed in its middle logs the mean over all
   of its batches, as an uninterrupted one does;
 
 and, as JSON: the epochs and steps done, the history of epoch logs so far, the wall time, and
 the state of every callback that has one (``checkpoint_state`` / ``restore_checkpoint_state``,
-e.g. early stopping's patience counter and best weights).
+e.g. early stopping's patience counter and best weights, the diagnosis' episodes).
 
 When one is written:
 
@@ -49,7 +49,7 @@ def _groups(model) -> dict[str, list]:
         model.optimizer.build(model.trainable_variables)
     groups = {"model": list(model.variables), "optimizer": list(model.optimizer.variables),
               "metrics": list(model.metrics_variables)}
-    if getattr(model, "recorder", None) is not None:
+    if getattr(model, "recorder", None) is not None and model.recorder.variables:
         groups["recorder"] = list(model.recorder.variables)
     return groups
 

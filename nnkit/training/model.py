@@ -75,6 +75,14 @@ class TrainingModel(keras.Model):
         probed = [layer.output for layer in self.layers if layer.name in names]
         self._probe = keras.Model(self.inputs, [self.outputs[0], *probed]) if probed else None
 
+    def _probe_set_activations(self):
+        """The probed layers' outputs on the recorder's probe set, in inference mode (no
+        dropout; batch norm with its moving statistics; nothing updated), at the step's
+        start: what dead units are counted over. None without a probe set."""
+        if self._probe is None or self.recorder.probe_inputs is None:
+            return None
+        return list(self._probe(self.recorder.probe_inputs, training=False)[1:])
+
     def _forward(self, x, probe: bool):
         """(prediction, probed activations) from one forward pass in training mode."""
         if self._probe is None or not probe:
@@ -182,19 +190,20 @@ class TrainingModel(keras.Model):
             self.optimizer.from_lookahead(variables)
         records = distribute.records_here()
         recorder = self.recorder if records and (scalars or histograms) else None
-        weights = None
+        weights = probe_activations = None
         if recorder is not None:
             step = tf.identity(self.optimizer.iterations)  # read now: apply increments it
             learning_rate = self.optimizer.learning_rate
             if histograms:  # read before apply changes them: step 0 shows the initialisation
                 weights = recorder.weight_statistics(variables)
+                probe_activations = self._probe_set_activations()
         measured = recorder is not None and scalars
         updates = update_meter(self.optimizer, variables, gradients) if measured else None
         with updates or contextlib.nullcontext():  # reduce_in_the_step: no second all-reduce
             self.optimizer.apply(gradients, variables)
         if recorder is not None:
             recorder.record(step, gradients, weights, updates, activations, learning_rate,
-                            scalars, histograms)
+                            scalars, histograms, probe_activations)
         if records and self.recorder is None:  # not even the step number read otherwise
             self._check_finite(self.optimizer.iterations - 1, gradients)
         batch_size = tf.shape(tf.nest.flatten(x)[0])[0]

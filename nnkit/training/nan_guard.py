@@ -36,6 +36,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.failure: str | None = None
+        self.failure_at: tuple[str, int] = ("", -1)  # (loss, gradient or validation; step)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.failure is not None:
@@ -59,6 +60,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
             if bad:
                 self.failure = (f"the validation {bad[0]} became NaN or infinite at epoch "
                                 f"{epoch + 1}")
+                self.failure_at = ("validation", int(self.model.optimizer.iterations.numpy()) - 1)
                 self.model.stop_training = True
 
     def _stop(self, what: str, step: int) -> None:
@@ -72,4 +74,5 @@ class NonFiniteGuard(keras.callbacks.Callback):
                 where = (f" in {recorder.with_variables[layer].key} (the first layer, from "
                          "the input, whose gradient is not finite)")
         self.failure = f"the {what} became NaN or infinite at step {step}{where}"
+        self.failure_at = (what, step)
         self.model.stop_training = True

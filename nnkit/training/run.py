@@ -50,16 +50,22 @@ class TrainingCallbacks:
     checkpointer: Checkpointer | None
 
     def outcome(self) -> dict:
-        """How a ``fit`` that returned ended: completed, or failed where the guard stopped it."""
+        """How a ``fit`` that returned ended: completed, failed where the guard stopped it,
+        or stopped by a finding of a ``training.stop_on`` kind."""
         if self.guard.failure:
             return {"status": "failed", "error": self.guard.failure}
+        stopped_by = self.instrumentation.stopped_by if self.instrumentation else None
+        if stopped_by is not None:
+            return {"status": "stopped", "stopped_by": stopped_by}
         return {"status": "completed"}
 
-    def diagnosis(self) -> list[dict] | None:
-        """The instrumentation's findings (None when ``logging.instrument`` is off)."""
+    def diagnosis(self) -> dict:
+        """``diagnosis`` (the findings; None when ``logging.instrument`` is off) and
+        ``diagnosis_checked`` (how much of the run the diagnosis saw), for metrics.json."""
         if self.instrumentation is None:
-            return None
-        return [finding.to_dict() for finding in self.instrumentation.findings]
+            return {"diagnosis": None}
+        return {"diagnosis": [f.to_dict() for f in self.instrumentation.findings],
+                "diagnosis_checked": dict(self.instrumentation.diagnosis.coverage)}
 
 
 INTERRUPTED = {"status": "interrupted", "error": "interrupted"}  # until fit returns or raises
@@ -70,22 +76,26 @@ def error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: Path,
-                       resume_from: Checkpoint | None = None,
-                       checkpoints: bool = True) -> TrainingCallbacks:
+def training_callbacks(experiment: Experiment, model: TrainingModel, run_dir: Path,
+                       resume_from: Checkpoint | None = None, checkpoints: bool = True,
+                       on_findings=None) -> TrainingCallbacks:
     """The callbacks of every nnkit training (run, sweep and tune trials alike).
 
     Keras' TensorBoard (loss, metrics, learning rate per epoch), the per-layer
-    instrumentation when ``logging.instrument``, early stopping when configured, the NaN/Inf
-    guard, and last (it saves the others' state) the checkpointer, which restores
+    instrumentation and online diagnosis when ``logging.instrument`` (``on_findings`` is
+    called with the findings whenever they change), early stopping when configured, the
+    NaN/Inf guard, and last (it saves the others' state) the checkpointer, which restores
     ``resume_from`` when training begins.
     """
+    config = experiment.config
     instrumentation = None
     callbacks = [
         keras.callbacks.TensorBoard(log_dir=str(run_dir), write_graph=False, update_freq="epoch"),
     ]
     if config.logging.instrument:
-        instrumentation = instrument.attach(model, config.logging, run_dir)
+        instrumentation = instrument.attach(
+            model, config.logging, run_dir, experiment.probe_inputs(config.logging.probe_samples),
+            experiment.constant_prediction_loss(), config.training.stop_on, on_findings)
         callbacks.insert(0, instrumentation)
     stopping = config.training.early_stopping
     if stopping is not None:
@@ -96,6 +106,8 @@ def training_callbacks(config: ExperimentConfig, model: TrainingModel, run_dir: 
         model.watch_nonfinite()
     guard = NonFiniteGuard()
     callbacks.append(guard)
+    if instrumentation is not None:
+        instrumentation.guard = guard
     checkpointer = None
     if checkpoints:
         saving = config.training.checkpoint
@@ -142,7 +154,8 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
     compile_model(experiment, model)
     if resume_from is not None and resume_from.steps_in_epoch:
         model.build_metrics(dataset.x_train[:2], experiment.labels(dataset.y_train[:2]))
-    parts = training_callbacks(config, model, run_dir, resume_from)
+    parts = training_callbacks(experiment, model, run_dir, resume_from,
+                               on_findings=lambda findings: _write_running(run_dir, findings))
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     outcome = INTERRUPTED
@@ -174,11 +187,12 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
                 "parameters": int(network.count_params()),
                 "replicas": experiment.strategy.num_replicas_in_sync if experiment.strategy else 1,
                 **_evaluate(experiment, model),
-                "diagnosis": parts.diagnosis(),
+                **parts.diagnosis(),
                 "history": history,
             }
             if not parts.guard.failure:  # the final evaluation, as the guard checks training
                 _fail_on_non_finite_evaluation(metrics, parts)
+                metrics.update(parts.diagnosis())
         except interrupt.Interrupted:
             raise  # metrics.json is written
         except BaseException as error:
@@ -194,6 +208,11 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
     return RunResult(run_dir, metrics, network)
 
 
+def _write_running(run_dir: Path, findings: list[dict]) -> None:
+    """metrics.json while training runs: the findings so far (the final one replaces it)."""
+    write_json(run_dir / "metrics.json", {"status": "running", "diagnosis": findings})
+
+
 def _fail_on_non_finite_evaluation(metrics: dict, parts: TrainingCallbacks) -> None:
     """A NaN or infinite loss or metric in the final evaluation fails the run (exit 3)."""
     for split in ("train", "validation", "test"):
@@ -203,6 +222,10 @@ def _fail_on_non_finite_evaluation(metrics: dict, parts: TrainingCallbacks) -> N
             parts.guard.failure = (f"the {split} {bad[0]} is NaN or infinite in the evaluation "
                                    f"after epoch {epochs}")
             metrics.update(status="failed", error=parts.guard.failure)
+            metrics.pop("stopped_by", None)
+            if parts.instrumentation is not None:
+                step = int(parts.instrumentation.model.optimizer.iterations.numpy()) - 1
+                parts.instrumentation.diagnosis.add_non_finite(split, step, parts.guard.failure)
             return
 
 
@@ -224,7 +247,7 @@ def _interrupted(run_dir: Path, parts: TrainingCallbacks, resumed: dict):
         "resume": command, "epochs_run": len(history.get("loss", [])),
         "steps_done": checkpointer.steps_done,
         "wall_time_s": round(checkpointer.wall_time_s, 3),
-        "diagnosis": parts.diagnosis(), "history": history})
+        **parts.diagnosis(), "history": history})
     kept = (f"checkpoint {saved.parent.name}/{saved.name} written" if saved else
             "no checkpoint written (a value was not finite)")
     raise interrupt.Interrupted(

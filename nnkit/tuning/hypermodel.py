@@ -59,7 +59,7 @@ class NnkitHyperModel(kt.HyperModel):
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir.parent / "tuner_id.txt").write_text(os.environ.get("KERASTUNER_TUNER_ID",
                                                                     "local"))
-        parts = training_callbacks(experiment.config, model, run_dir, checkpoints=False)
+        parts = training_callbacks(experiment, model, run_dir, checkpoints=False)
         callbacks = [*kwargs.pop("callbacks", []), *parts.callbacks]
         outcome, history = INTERRUPTED, None
         try:
@@ -75,5 +75,5 @@ class NnkitHyperModel(kt.HyperModel):
             epochs = history.history if history is not None else {}
             write_json(run_dir / "metrics.json", {
                 **outcome, "epochs_run": len(epochs.get("loss", [])),
-                "diagnosis": parts.diagnosis(),
+                **parts.diagnosis(),
                 "history": {k: [float(v) for v in values] for k, values in epochs.items()}})
