@@ -237,7 +237,8 @@ def test_a_non_finite_final_evaluation_fails_the_run():
     guard = SimpleNamespace(failure=None)
     metrics = {"epochs_run": 3, "train": {"loss": 0.5}, "validation": {"loss": 0.4},
                "test": {"loss": float("inf"), "accuracy": 0.5}, "status": "completed"}
-    run_module._fail_on_non_finite_evaluation(metrics, SimpleNamespace(guard=guard))
+    run_module._fail_on_non_finite_evaluation(
+        metrics, SimpleNamespace(guard=guard, instrumentation=None))
     assert metrics["status"] == "failed"
     assert guard.failure == metrics["error"] == (
         "the test loss is NaN or infinite in the evaluation after epoch 3")

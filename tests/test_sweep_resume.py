@@ -52,7 +52,8 @@ def test_a_sweep_killed_after_two_runs_continues_in_its_folder(grid, tmp_path, c
     command = [sys.executable, "-m", "nnkit.cli", "sweep", str(config), "--logdir", str(logs)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_files(process, logs, "grid/sweep-*/*/metrics.json", count=2)
+        wait_for_files(process, logs, "grid/sweep-*/*/metrics.json", count=2,
+                       text='"status": "completed"')
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.kill()

@@ -23,7 +23,10 @@ def _diagnosis_rows(runs: list[Run]) -> list[tuple[str, str, str, str, str]]:
         metrics = run.metrics
         findings, status = metrics.get("diagnosis"), metrics.get("status", "unknown")
         for f in findings or []:
-            rows.append((run.name, status, f["kind"], f"{f['layer']} @ step {f['step']}",
+            first, last = f.get("first_step", f["step"]), f.get("last_step", f["step"])
+            steps = f"step {first}" if first == last else f"steps {first}–{last}"
+            state = "recovered" if f.get("recovered") else "at the end"
+            rows.append((run.name, status, f["kind"], f"{f['layer']} @ {steps} ({state})",
                          f"{f['message']}. Try: {f['remedy']}"))
         if not findings:
             rows.append((run.name, status, "-", "-", _why_no_findings(metrics)))
@@ -32,7 +35,10 @@ def _diagnosis_rows(runs: list[Run]) -> list[tuple[str, str, str, str, str]]:
 
 def _why_no_findings(metrics: dict) -> str:
     if metrics.get("diagnosis") == []:
-        return "no problems found"
+        from nnkit.instrument.diagnosis import summary_text
+
+        return summary_text([], metrics.get("diagnosis_checked") or {
+            "gradient_windows": 1, "activation_steps": 1, "epochs": 1})
     if not metrics:
         return "not diagnosed: no metrics.json"
     if "error" in metrics:

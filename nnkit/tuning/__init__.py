@@ -18,7 +18,7 @@ import keras_tuner as kt
 import yaml
 
 from nnkit.config import ConfigError, ExperimentConfig, dump, yaml12
-from nnkit.training.run_dir import write_csv
+from nnkit.training.run_dir import read_metrics, write_csv
 from nnkit.tuning.hypermodel import NnkitHyperModel
 from nnkit.tuning.space import validate
 
@@ -108,7 +108,7 @@ def tune(config_path, overrides: list[str], config: ExperimentConfig, overwrite:
     tuner.search(verbose=verbose)
     if not chief_or_single:
         return TuneResult(folder, folder / "best.yaml", None, [])
-    trials = _trials(tuner, search.space)
+    trials = _trials(tuner, search.space, folder / "trials")
     write_csv(folder / "trials.csv", trials)
     best = tuner.oracle.get_best_trials(1)
     if not best:
@@ -122,12 +122,25 @@ def tune(config_path, overrides: list[str], config: ExperimentConfig, overwrite:
     return TuneResult(folder, folder / "best.yaml", best[0].score, trials)
 
 
-def _trials(tuner, space) -> list[dict]:
+def _pruned_by(trial_dir: Path) -> str:
+    """The finding that stopped one of the trial's executions (``training.stop_on``), or ""."""
+    for path in sorted(trial_dir.glob("execution_*/metrics.json")):
+        stopped_by = read_metrics(path.parent).get("stopped_by")
+        if stopped_by:
+            return f"{stopped_by['kind']} at {stopped_by['layer']}, epoch {stopped_by['epoch']}"
+    return ""
+
+
+def _trials(tuner, space, trials_dir: Path) -> list[dict]:
+    """trials.csv's rows; a trial stopped early by a finding is PRUNED (Keras Tuner has its
+    score, from the epochs it ran, and counts it as completed)."""
     rows = []
     for trial_id, trial in sorted(tuner.oracle.trials.items()):
         values = trial.hyperparameters.values
+        pruned_by = _pruned_by(trials_dir / f"trial_{trial_id}")
         rows.append({"trial": trial_id, **{p: values.get(p, "") for p in space},
-                     "score": trial.score, "status": trial.status})
+                     "score": trial.score, "status": "PRUNED" if pruned_by else trial.status,
+                     "pruned_by": pruned_by})
     return rows
 
 
