@@ -9,7 +9,9 @@ instrumented step: norms every step, every 10 steps, and every step plus histogr
 100 steps. The time runs from the first step to the end of the epoch, so writing out the
 statistics the steps stored counts; the gradient-flow image (once per epoch at most) does
 not. Printed: the median of the paired step-time ratios (targets: wide ≤ 1.02 every
-step; deep narrow ≤ 1.05 every 10 steps, ≤ 1.15 every step; histograms ≤ +0.05).
+step; deep narrow ≤ 1.05 every 10 steps, ≤ 1.15 every step; histograms ≤ +0.05), and the
+online diagnosis' own cost: the last variant with the diagnosis on over the same run with it
+off (target ≤ 1.01).
 
 For scale, the same pairing times the two ways users log without nnkit, which the issue
 this answers measured: Keras' own ``TensorBoard(update_freq=1)`` (the loss, each batch)
@@ -91,6 +93,17 @@ REFERENCES = {  # name: (model class, callbacks given a log folder)
 }
 
 
+class DiagnosisOff:
+    """Stands in for the callback's Diagnosis: the same instrumented run, judging nothing
+    (the baseline of the online diagnosis' own cost)."""
+
+    coverage: dict = {}
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: {"findings": [], "summary": "",
+                                        "open_kinds": set()}.get(name)
+
+
 def fitter(model, x, y, batch, callbacks):
     """One epoch of ``fit``, returning the seconds its training steps took."""
     model.compile(keras.optimizers.SGD(0.001),
@@ -130,6 +143,10 @@ def main(argv=None) -> None:
             callback = instrument.attach(model, logging,
                                          logdir / f"{model_name}-{every}-{histograms}")
             candidates[f"nnkit {variant}"] = fitter(model, x, y, batch, [callback])
+        off = TrainingModel(*network(inputs, depth, width))
+        off_callback = instrument.attach(off, logging, logdir / f"{model_name}-off")
+        off_callback.diagnosis = DiagnosisOff()
+        diagnosis_pair = (candidates[f"nnkit {variant}"], fitter(off, x, y, batch, [off_callback]))
         for name, (model_class, callbacks) in REFERENCES.items() if args.references else ():
             folder = logdir / f"{model_name}-{name}"
             candidates[name] = fitter(model_class(*network(inputs, depth, width)), x, y,
@@ -139,6 +156,9 @@ def main(argv=None) -> None:
             print(f"{model_name:<16} {name:<34} {result['ratio']:6.3f}  "
                   f"({result['candidate_s'] / steps * 1000:.2f} vs "
                   f"{result['baseline_s'] / steps * 1000:.2f} ms/step)", flush=True)
+        result = paired_ratio(*diagnosis_pair, args.repeats)
+        print(f"{model_name:<16} {'online diagnosis (last row, on/off)':<34} "
+              f"{result['ratio']:6.3f}", flush=True)
 
 
 if __name__ == "__main__":

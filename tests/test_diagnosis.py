@@ -344,3 +344,27 @@ def test_findings_are_logged_as_they_occur(tiny_config, monkeypatch):
     assert len(texts) >= 2, "when the findings changed, and at the end"
     stall = min(step for step, text in texts.items() if b"stalled_training" in text.item())
     assert stall < max(texts), "logged at the epoch it began, before the end"
+
+
+def test_the_healthy_quickstart_has_no_finding(tmp_path):
+    from pathlib import Path
+
+    quickstart = Path(__file__).parent.parent / "configs" / "quickstart.yaml"
+    result = run(load_config(quickstart, [f"experiment.log_dir={tmp_path}"]), verbose=0)
+    assert result.metrics["diagnosis"] == [], result.metrics["diagnosis"]
+    checked = result.metrics["diagnosis_checked"]
+    assert checked["gradient_windows"] and checked["activation_steps"] and checked["epochs"]
+
+
+def test_readme_documents_every_finding_kind_and_its_threshold():
+    from pathlib import Path
+
+    from nnkit.config.schema import Logging
+    from nnkit.findings import KINDS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("### The diagnosis"):readme.index("**Stopping hopeless")]
+    for kind, meaning in KINDS.items():
+        assert f"| `{kind}` |" in section, kind
+        if meaning.threshold:
+            assert meaning.threshold in section and meaning.threshold in Logging.model_fields
