@@ -129,7 +129,7 @@ def command_run(args) -> int:
 
 def _print_diagnosis(metrics: dict) -> None:
     """The diagnosis' summary, one finding per line, and what stopped the run early."""
-    from nnkit.instrument.diagnosis import finding_text, summary_text
+    from nnkit.findings import finding_text, summary_text
 
     if metrics.get("diagnosis") is not None:
         for line in summary_text(metrics["diagnosis"], metrics.get("diagnosis_checked", {}))\

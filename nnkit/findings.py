@@ -113,9 +113,43 @@ class Finding:
         return self.first_step
 
     def __str__(self) -> str:
-        from nnkit.instrument.diagnosis import finding_text
-
         return finding_text(self.to_dict())
 
     def to_dict(self) -> dict:
         return {**asdict(self), "step": self.step}
+
+
+def coverage_text(coverage: dict) -> str:
+    return (f"{coverage.get('gradient_windows', 0)} gradient windows, "
+            f"{coverage.get('activation_steps', 0)} activation steps, "
+            f"{coverage.get('epochs', 0)} epochs checked")
+
+
+def summary_text(findings: list[dict], coverage: dict) -> str:
+    """Findings (as dicts) in two groups, or "no problems found" with what was checked, or
+    what could not be checked."""
+    if not findings:
+        missing = [what for what, key in (("gradients", "gradient_windows"),
+                                          ("activations", "activation_steps"),
+                                          ("the loss", "epochs")) if not coverage.get(key)]
+        if missing:
+            return (f"no problems found in what was checked ({coverage_text(coverage)}); not "
+                    f"checked: {', '.join(missing)}")
+        return f"no problems found ({coverage_text(coverage)})"
+    lines = []
+    for title, group in (("during training, recovered by the end",
+                          [f for f in findings if f.get("recovered")]),
+                         ("at the end of the run", [f for f in findings
+                                                    if not f.get("recovered")])):
+        if group:
+            lines.append(f"{title}:")
+            lines += [f"- {finding_text(f)}" for f in group]
+    return "\n".join(lines)
+
+
+def finding_text(f: dict) -> str:
+    """One finding (a dict of :class:`Finding`) on one line."""
+    first, last = f.get("first_step", f.get("step")), f.get("last_step", f.get("step"))
+    steps = f"step {first}" if first == last else f"steps {first}–{last}"
+    also = f"; together with {', '.join(f['overlaps'])}" if f.get("overlaps") else ""
+    return f"{f['kind']} at {f['layer']} ({steps}): {f['message']}{also}. Try: {f['remedy']}"

@@ -368,3 +368,25 @@ def test_readme_documents_every_finding_kind_and_its_threshold():
         assert f"| `{kind}` |" in section, kind
         if meaning.threshold:
             assert meaning.threshold in section and meaning.threshold in Logging.model_fields
+
+
+def test_the_sigmoid_runs_of_the_activation_sweep_are_flagged(tmp_path, capsys):
+    """configs/sweep_activation_init.yaml's three sigmoid runs (6 layers, 5 epochs) ended at
+    0.15 validation accuracy with "no problems found"."""
+    import csv
+    from pathlib import Path
+
+    from nnkit.cli import main
+
+    config = Path(__file__).parent.parent / "configs" / "sweep_activation_init.yaml"
+    grid = "sweep={model.activation: [sigmoid], model.kernel_initializer: [glorot_uniform, " \
+           "he_normal, lecun_normal]}"
+    assert main(["sweep", str(config), "--logdir", str(tmp_path), "-o", grid]) == 0
+    capsys.readouterr()
+    (sweep_dir,) = (tmp_path / "activation-init").iterdir()
+    rows = list(csv.DictReader((sweep_dir / "sweep.csv").open()))
+    assert len(rows) == 3
+    for row in rows:
+        metrics = json.loads((Path(row["folder"]) / "metrics.json").read_text())
+        kinds = {f["kind"] for f in metrics["diagnosis"]}
+        assert "vanishing_gradients" in kinds, (row["run"], kinds)

@@ -19,7 +19,7 @@ import numpy as np
 from nnkit.instrument.detectors import (ActivationRow, EpochRow, GradientWindow, Thresholds,
                                         verdicts)
 from nnkit.instrument.episodes import Episode, Episodes
-from nnkit.findings import CAUSES, KINDS, Finding
+from nnkit.findings import CAUSES, KINDS, Finding, summary_text
 
 WINDOW_ROWS = 32  # logged steps per gradient window
 
@@ -223,39 +223,3 @@ class Diagnosis:
         if window is not None:
             window[3], window[4] = np.array(window[3]), np.array(window[4])
         self._window = window
-
-
-def coverage_text(coverage: dict) -> str:
-    return (f"{coverage.get('gradient_windows', 0)} gradient windows, "
-            f"{coverage.get('activation_steps', 0)} activation steps, "
-            f"{coverage.get('epochs', 0)} epochs checked")
-
-
-def summary_text(findings: list[dict], coverage: dict) -> str:
-    """Findings (as dicts) in two groups, or "no problems found" with what was checked, or
-    what could not be checked."""
-    if not findings:
-        missing = [what for what, key in (("gradients", "gradient_windows"),
-                                          ("activations", "activation_steps"),
-                                          ("the loss", "epochs")) if not coverage.get(key)]
-        if missing:
-            return (f"no problems found in what was checked ({coverage_text(coverage)}); not "
-                    f"checked: {', '.join(missing)}")
-        return f"no problems found ({coverage_text(coverage)})"
-    lines = []
-    for title, group in (("during training, recovered by the end",
-                          [f for f in findings if f.get("recovered")]),
-                         ("at the end of the run", [f for f in findings
-                                                    if not f.get("recovered")])):
-        if group:
-            lines.append(f"{title}:")
-            lines += [f"- {finding_text(f)}" for f in group]
-    return "\n".join(lines)
-
-
-def finding_text(f: dict) -> str:
-    """One finding (a dict of :class:`Finding`) on one line."""
-    first, last = f.get("first_step", f.get("step")), f.get("last_step", f.get("step"))
-    steps = f"step {first}" if first == last else f"steps {first}–{last}"
-    also = f"; together with {', '.join(f['overlaps'])}" if f.get("overlaps") else ""
-    return f"{f['kind']} at {f['layer']} ({steps}): {f['message']}{also}. Try: {f['remedy']}"

@@ -35,7 +35,7 @@ def _diagnosis_rows(runs: list[Run]) -> list[tuple[str, str, str, str, str]]:
 
 def _why_no_findings(metrics: dict) -> str:
     if metrics.get("diagnosis") == []:
-        from nnkit.instrument.diagnosis import summary_text
+        from nnkit.findings import summary_text
 
         return summary_text([], metrics.get("diagnosis_checked") or {
             "gradient_windows": 1, "activation_steps": 1, "epochs": 1})
