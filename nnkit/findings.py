@@ -147,9 +147,21 @@ def summary_text(findings: list[dict], coverage: dict) -> str:
     return "\n".join(lines)
 
 
+def steps_text(f: dict) -> str:
+    """"step 5" or "steps 0–319" of a finding's dict (a run's from before episodes has
+    only ``step``)."""
+    first, last = f.get("first_step", f.get("step")), f.get("last_step", f.get("step"))
+    return f"step {first}" if first == last else f"steps {first}–{last}"
+
+
 def finding_text(f: dict) -> str:
     """One finding (a dict of :class:`Finding`) on one line."""
-    first, last = f.get("first_step", f.get("step")), f.get("last_step", f.get("step"))
-    steps = f"step {first}" if first == last else f"steps {first}–{last}"
     also = f"; together with {', '.join(f['overlaps'])}" if f.get("overlaps") else ""
-    return f"{f['kind']} at {f['layer']} ({steps}): {f['message']}{also}. Try: {f['remedy']}"
+    return (f"{f['kind']} at {f['layer']} ({steps_text(f)}): {f['message']}{also}. "
+            f"Try: {f['remedy']}")
+
+
+def stopped_by_text(stopped_by: dict) -> str:
+    """What stopped a run (metrics.json's ``stopped_by``), short: for sweep.csv, trials.csv."""
+    return f"stopped at epoch {stopped_by['epoch']} by {stopped_by['kind']} at " \
+           f"{stopped_by['layer']}"

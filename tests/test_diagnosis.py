@@ -54,8 +54,8 @@ def test_a_condition_that_flickers_is_one_episode_and_two_quiet_observations_clo
     for step, firing in enumerate([True, False, True, True, False, False, True]):
         episodes.observe("k", "here", (step, step), firing, float(step))
     first, second = episodes.episodes
-    assert (first.first_step, first.last_step, first.peak, first.open) == (0, 3, 3.0, False)
-    assert (second.first_step, second.open) == (6, True)
+    assert (first.first_step, first.last_step, first.peak, first.quiet) == (0, 3, 3.0, 2)
+    assert (second.first_step, episodes.is_open(second)) == (6, True)
     restored = Episodes(quiet=2)
     restored.restore(json.loads(json.dumps(episodes.state())))
     assert [e.to_dict() for e in restored.episodes] == [e.to_dict() for e in episodes.episodes]

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from nnkit.findings import summary_text
 from nnkit.instrument.diagnosis import Diagnosis
 from nnkit.instrument.flow_plot import gradient_flow_figure, to_png
 from nnkit.instrument.recorder import Recorder
@@ -78,7 +79,7 @@ class InstrumentationCallback(keras.callbacks.Callback):
             return
         self._logged = findings
         with self.recorder.writer.as_default(step=max(step, 0)):
-            tf.summary.text("diagnosis", self.diagnosis.summary())
+            tf.summary.text("diagnosis", summary_text(findings, self.diagnosis.coverage))
         if self.on_findings is not None:
             self.on_findings(findings)
 

@@ -13,6 +13,7 @@ whose gradients, activations and loss were all looked at.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -94,42 +95,42 @@ class Diagnosis:
         self.baseline = baseline_loss
         self.episodes = Episodes()
         self.coverage = {"gradient_windows": 0, "activation_steps": 0, "epochs": 0}
-        self.last_step = -1
-        self._window = None  # [index, first, last, sum log r (L), count (L), norm sum, count]
+        self._pending = self._no_rows()  # the rows of the window not yet complete
         self._non_finite: dict | None = None
+
+    def _no_rows(self) -> dict:
+        return {"steps": np.zeros(0, "int64"),
+                "log_relative": np.zeros((0, len(self.kernel_keys))),
+                "global_norm": np.zeros(0)}
 
     # --- observations ----------------------------------------------------------------------
 
     def add_gradient_rows(self, steps: np.ndarray, log_relative: np.ndarray,
                           global_norm: np.ndarray) -> None:
-        """Rows of the logged steps ``steps`` [k]: log10 ‖∇W‖/‖W‖ per kernel [k, L] and the
-        global norm [k]; complete windows are observed at once, the last one when a later
-        step arrives or at :meth:`finish`."""
-        for step, row, norm in zip(steps, log_relative, global_norm):
-            step = int(step)
-            index = step // self.window_steps
-            if self._window is not None and self._window[0] != index:
-                self._observe_window()
-            if self._window is None:
-                width = len(self.kernel_keys)
-                self._window = [index, step, step, np.zeros(width), np.zeros(width), 0.0, 0]
-            window = self._window
-            window[2] = step
-            finite = np.isfinite(row)
-            window[3][finite] += row[finite]
-            window[4] += finite
-            if math.isfinite(norm):
-                window[5] += float(norm)
-                window[6] += 1
-            self.last_step = max(self.last_step, step)
+        """Rows of the logged steps ``steps`` [k]: log10 ‖∇W‖/‖W‖ per kernel [k, L] (NaN where
+        not known) and the global norm [k]. Each complete window is observed at once; the
+        last one waits for a later step or for :meth:`finish`."""
+        pending = self._pending
+        steps = np.concatenate([pending["steps"], np.asarray(steps, "int64")])
+        log_relative = np.concatenate([pending["log_relative"],
+                                       np.asarray(log_relative, "float64")])
+        global_norm = np.concatenate([pending["global_norm"], np.asarray(global_norm, "float64")])
+        windows = steps // self.window_steps
+        for index in np.unique(windows)[:-1]:  # every window but the last is complete
+            self._observe_window(*(a[windows == index] for a in (steps, log_relative,
+                                                                 global_norm)))
+        last = windows == windows[-1] if len(windows) else np.zeros(0, bool)
+        self._pending = {"steps": steps[last], "log_relative": log_relative[last],
+                         "global_norm": global_norm[last]}
 
-    def _observe_window(self) -> None:
-        _, first, last, sums, counts, norm_sum, norm_count = self._window
-        self._window = None
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-        norm = norm_sum / norm_count if norm_count else math.nan
+    def _observe_window(self, steps, log_relative, global_norm) -> None:
+        """One window: the mean log10 ‖∇W‖/‖W‖ per kernel and global norm over its finite rows."""
+        with warnings.catch_warnings():  # a kernel or a norm with no finite row: NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(log_relative, axis=0)
+            norm = float(np.nanmean(np.where(np.isfinite(global_norm), global_norm, np.nan)))
         self.coverage["gradient_windows"] += 1
+        first, last = int(steps[0]), int(steps[-1])
         self._record(GradientWindow((first, last), self.kernel_keys, mean, norm), (first, last))
 
     def add_activation_rows(self, tags: list[str], rows: np.ndarray, steps: np.ndarray) -> None:
@@ -141,7 +142,6 @@ class Diagnosis:
             for (prefix, key), value in zip(split, row):
                 values.setdefault(prefix, {})[key] = float(value)
             self.coverage["activation_steps"] += 1
-            self.last_step = max(self.last_step, int(step))
             self._record(ActivationRow(int(step), values, self.probed_keys, self.widths),
                          (int(step), int(step)))
 
@@ -168,8 +168,10 @@ class Diagnosis:
 
     def finish(self) -> None:
         """Observe the last, partial window (at the end of training)."""
-        if self._window is not None:
-            self._observe_window()
+        pending, self._pending = self._pending, self._no_rows()
+        if len(pending["steps"]):
+            self._observe_window(pending["steps"], pending["log_relative"],
+                                 pending["global_norm"])
 
     # --- results ---------------------------------------------------------------------------
 
@@ -206,20 +208,14 @@ class Diagnosis:
     # --- checkpoints -----------------------------------------------------------------------
 
     def state(self) -> dict:
-        window = None
-        if self._window is not None:
-            index, first, last, sums, counts, norm_sum, norm_count = self._window
-            window = [index, first, last, sums.tolist(), counts.tolist(), norm_sum, norm_count]
         return {"episodes": self.episodes.state(), "coverage": dict(self.coverage),
-                "window": window, "baseline": self.baseline, "last_step": self.last_step,
-                "non_finite": self._non_finite}
+                "pending": {k: v.tolist() for k, v in self._pending.items()},
+                "baseline": self.baseline, "non_finite": self._non_finite}
 
     def restore(self, state: dict) -> None:
         self.episodes.restore(state["episodes"])
         self.coverage = dict(state["coverage"])
-        self.baseline, self.last_step = state["baseline"], state["last_step"]
-        self._non_finite = state["non_finite"]
-        window = state["window"]
-        if window is not None:
-            window[3], window[4] = np.array(window[3]), np.array(window[4])
-        self._window = window
+        self.baseline, self._non_finite = state["baseline"], state["non_finite"]
+        empty = self._no_rows()
+        self._pending = {k: np.asarray(state["pending"][k], empty[k].dtype).reshape(
+            (-1, *empty[k].shape[1:])) for k in empty}

@@ -27,8 +27,7 @@ class Episode:
     layers: list[str] = field(default_factory=list)
     detail: dict = field(default_factory=dict)  # the detector's words about the peak
     observations: int = 1  # how many observations fired
-    quiet: int = 0  # observations in a row since it last fired
-    open: bool = True
+    quiet: int = 0  # observations in a row since it last fired (closed at Episodes.quiet)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,7 +57,6 @@ class Episodes:
             if episode is not None:
                 episode.quiet += 1
                 if episode.quiet >= self.quiet:
-                    episode.open = False
                     del self._open[key]
             return None
         if episode is None:
@@ -75,8 +73,8 @@ class Episodes:
         return None
 
     def is_open(self, episode: Episode) -> bool:
-        """Still firing as of the latest observations (not yet ``quiet`` times silent)."""
-        return episode.open and episode.quiet == 0
+        """Firing at its latest observation."""
+        return episode.quiet == 0
 
     # --- checkpoints ---------------------------------------------------------------------
 
@@ -85,4 +83,4 @@ class Episodes:
 
     def restore(self, state: list[dict]) -> None:
         self.episodes = [Episode(**e) for e in state]
-        self._open = {(e.kind, e.where): e for e in self.episodes if e.open}
+        self._open = {(e.kind, e.where): e for e in self.episodes if e.quiet < self.quiet}

@@ -38,7 +38,6 @@ class Recorder:
         self.writer = self.scalar_file = None  # opened by open() before training starts
         self.with_variables = [p for p in plans if p.variables]
         self.probed = [p for p in plans if p.probed]
-        self.can_die = [p for p in self.probed if p.can_die]
         self.with_kernel = [p for p in plans if p.kernel is not None]
         self._layout_scalars()
         self._layout_histograms()
@@ -52,12 +51,6 @@ class Recorder:
             self.probe_inputs = tf.Variable(np.asarray(probe_inputs, "float32"),
                                             trainable=False, name="probe_inputs")
         self.probe_samples = None if self.probe_inputs is None else len(probe_inputs)
-
-    @property
-    def variables(self) -> list[tf.Variable]:
-        """The recorder's state saved in checkpoints: none (its rows are written out first;
-        what the diagnosis made of them is the callback's state)."""
-        return []
 
     def _layout_scalars(self) -> None:
         """Fix the stored row and the order of the logged values.

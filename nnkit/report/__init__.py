@@ -10,6 +10,7 @@ import base64
 import html
 from pathlib import Path
 
+from nnkit.findings import steps_text, summary_text
 from nnkit.instrument.flow_plot import to_png as _png
 from nnkit.report import figures
 from nnkit.report.reader import Run, find_runs, read_run
@@ -23,10 +24,8 @@ def _diagnosis_rows(runs: list[Run]) -> list[tuple[str, str, str, str, str]]:
         metrics = run.metrics
         findings, status = metrics.get("diagnosis"), metrics.get("status", "unknown")
         for f in findings or []:
-            first, last = f.get("first_step", f["step"]), f.get("last_step", f["step"])
-            steps = f"step {first}" if first == last else f"steps {first}–{last}"
             state = "recovered" if f.get("recovered") else "at the end"
-            rows.append((run.name, status, f["kind"], f"{f['layer']} @ {steps} ({state})",
+            rows.append((run.name, status, f["kind"], f"{f['layer']} @ {steps_text(f)} ({state})",
                          f"{f['message']}. Try: {f['remedy']}"))
         if not findings:
             rows.append((run.name, status, "-", "-", _why_no_findings(metrics)))
@@ -35,8 +34,6 @@ def _diagnosis_rows(runs: list[Run]) -> list[tuple[str, str, str, str, str]]:
 
 def _why_no_findings(metrics: dict) -> str:
     if metrics.get("diagnosis") == []:
-        from nnkit.findings import summary_text
-
         return summary_text([], metrics.get("diagnosis_checked") or {
             "gradient_windows": 1, "activation_steps": 1, "epochs": 1})
     if not metrics:

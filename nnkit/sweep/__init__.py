@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 
 from nnkit.config import ExperimentConfig, dump
+from nnkit.findings import stopped_by_text
 from nnkit.sweep import hparams, state
 from nnkit.sweep.grid import Point, expand
 from nnkit.training import interrupt
@@ -46,8 +47,7 @@ def _row(point: Point, run_dir: Path, metrics: dict, error: str | None) -> dict:
     status = "failed" if error else metrics.get("status", "failed")
     stopped_by = metrics.get("stopped_by") if status == "stopped" else None
     if stopped_by:
-        status, error = "pruned", (f"stopped at epoch {stopped_by['epoch']} by "
-                                   f"{stopped_by['kind']} at {stopped_by['layer']}")
+        status, error = "pruned", stopped_by_text(stopped_by)
     row = {"run": point.name, **{k: v for k, v in point.values.items()},
            "status": status, "error": error or metrics.get("error", "")}
     for split in ("train", "validation", "test"):

@@ -5,7 +5,6 @@ variable training changes:
 
 * the model's variables (weights, batch-norm moving statistics, dropout/RReLU seed states);
 * the optimizer's (its iteration count, moments, accumulators);
-* the instrumentation recorder's, if it has any (its rows are written out before);
 * the metrics' running sums, so that an epoch resumed in its middle logs the mean over all
   of its batches, as an uninterrupted one does;
 
@@ -47,11 +46,8 @@ def _groups(model) -> dict[str, list]:
     """The variables a checkpoint holds, by group, in a fixed order."""
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    groups = {"model": list(model.variables), "optimizer": list(model.optimizer.variables),
-              "metrics": list(model.metrics_variables)}
-    if getattr(model, "recorder", None) is not None and model.recorder.variables:
-        groups["recorder"] = list(model.recorder.variables)
-    return groups
+    return {"model": list(model.variables), "optimizer": list(model.optimizer.variables),
+            "metrics": list(model.metrics_variables)}
 
 
 def _stateful(callbacks) -> dict[str, object]:

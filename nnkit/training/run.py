@@ -192,7 +192,6 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
             }
             if not parts.guard.failure:  # the final evaluation, as the guard checks training
                 _fail_on_non_finite_evaluation(metrics, parts)
-                metrics.update(parts.diagnosis())
         except interrupt.Interrupted:
             raise  # metrics.json is written
         except BaseException as error:
@@ -226,6 +225,7 @@ def _fail_on_non_finite_evaluation(metrics: dict, parts: TrainingCallbacks) -> N
             if parts.instrumentation is not None:
                 step = int(parts.instrumentation.model.optimizer.iterations.numpy()) - 1
                 parts.instrumentation.diagnosis.add_non_finite(split, step, parts.guard.failure)
+                metrics.update(parts.diagnosis())
             return
 
 

@@ -18,6 +18,7 @@ import keras_tuner as kt
 import yaml
 
 from nnkit.config import ConfigError, ExperimentConfig, dump, yaml12
+from nnkit.findings import stopped_by_text
 from nnkit.training.run_dir import read_metrics, write_csv
 from nnkit.tuning.hypermodel import NnkitHyperModel
 from nnkit.tuning.space import validate
@@ -127,7 +128,7 @@ def _pruned_by(trial_dir: Path) -> str:
     for path in sorted(trial_dir.glob("execution_*/metrics.json")):
         stopped_by = read_metrics(path.parent).get("stopped_by")
         if stopped_by:
-            return f"{stopped_by['kind']} at {stopped_by['layer']}, epoch {stopped_by['epoch']}"
+            return stopped_by_text(stopped_by)
     return ""
 
 
