@@ -178,3 +178,28 @@ def test_report_reads_every_trial_of_a_search(searched, tmp_path):
     assert len(rows) >= 3 and f"<p>{len(rows)} run(s)</p>" in text
     completed = sum(row["status"] == "COMPLETED" for row in rows)
     assert text.count("<td>completed</td>") == completed
+
+
+def test_trials_stopped_by_a_finding_are_pruned(tmp_path):
+    """Zero kernels never learn (the loss settles at a constant prediction's): with
+    ``training.stop_on: [stalled_training]`` those trials stop at epoch 2 and trials.csv
+    says PRUNED; He's kernels complete."""
+    import csv
+
+    path = tmp_path / "tune.yaml"
+    path.write_text(yaml.safe_dump({
+        **TINY, "experiment": {"name": "p", "seed": 2, "log_dir": str(tmp_path / "logs")},
+        "data": {"name": "digits"},
+        "training": {"epochs": 4, "batch_size": 32, "stop_on": ["stalled_training"]},
+        "logging": {"stall_epochs": 2},
+        "search": {"tuner": "grid", "objective": {"metric": "val_loss", "direction": "min"},
+                   "max_trials": 2,
+                   "space": {"model.kernel_initializer": {"choice": ["zeros", "he_normal"]}}}},
+        sort_keys=False))
+    status, _ = _tune(path)
+    assert status == 0
+    rows = {r["model.kernel_initializer"]: r for r in csv.DictReader(
+        (tmp_path / "logs" / "p" / "tune" / "trials.csv").open())}
+    assert rows["zeros"]["status"] == "PRUNED"
+    assert rows["zeros"]["pruned_by"].startswith("stopped at epoch 2 by stalled_training")
+    assert rows["he_normal"]["status"] != "PRUNED" and rows["he_normal"]["pruned_by"] == ""
