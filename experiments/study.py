@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import nnkit  # noqa: E402,F401
 from nnkit.config import load_config  # noqa: E402
 from nnkit.report import read_run  # noqa: E402
-from nnkit.sweep import run_sweep  # noqa: E402
+from nnkit.sweeping import run_sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"

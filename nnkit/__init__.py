@@ -15,7 +15,12 @@ __version__ = "0.1.0"
 from nnkit import _lazy_keras  # noqa: E402
 
 _BLOCKS = ("activations", "initializers", "layers", "optimizers")
-__all__ = [*_BLOCKS, "__version__"]
+# functions reachable as nnkit.<name>, imported on first use: (module, attribute)
+_API = {"watch": ("nnkit.instrument.watch", "watch"),
+        "unwatch": ("nnkit.instrument.watch", "unwatch"),
+        "run": ("nnkit.api", "run"), "sweep": ("nnkit.api", "sweep"),
+        "tune": ("nnkit.api", "tune"), "load_config": ("nnkit.config", "load_config")}
+__all__ = [*_BLOCKS, *_API, "__version__"]
 
 
 def _register_blocks() -> None:
@@ -27,10 +32,15 @@ _lazy_keras.after_keras(_register_blocks)
 
 
 def __getattr__(name: str):
-    """``nnkit.layers``, ``nnkit.training`` and every other subpackage, imported when first
-    used (PEP 562)."""
+    """``nnkit.watch``, ``nnkit.run`` and the rest of :data:`_API`, and ``nnkit.layers``,
+    ``nnkit.training`` and every other subpackage, imported when first used (PEP 562)."""
     if name.startswith("_"):  # __wrapped__, __path__ probes and the like: no import
         raise AttributeError(f"module 'nnkit' has no attribute '{name}'")
+    if name in _API:
+        module, attribute = _API[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value  # found directly from now on
+        return value
     try:
         return importlib.import_module(f"nnkit.{name}")
     except ModuleNotFoundError as error:

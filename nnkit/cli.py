@@ -145,7 +145,7 @@ def command_sweep(args) -> int:
     from pathlib import Path
 
     from nnkit.config import ConfigError
-    from nnkit.sweep import run_sweep
+    from nnkit.sweeping import run_sweep
 
     sweep_dir = None
     if args.resume is not None:

@@ -241,7 +241,7 @@ def test_deep_sigmoid_net_reports_a_vanishing_episode_with_its_steps(tiny_config
     (vanishing, *_) = [f for f in result.metrics["diagnosis"]
                        if f["kind"] == "vanishing_gradients"]
     assert vanishing["first_step"] == 0 and vanishing["last_step"] >= 0
-    assert vanishing["layer"].startswith("01_dense_1..") and vanishing["peak"] < 1e-2
+    assert vanishing["layer"].startswith("h01_dense..") and vanishing["peak"] < 1e-2
     assert "ReLU" in vanishing["remedy"]
     assert result.metrics["diagnosis_checked"]["gradient_windows"] >= 1
 

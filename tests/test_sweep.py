@@ -14,7 +14,7 @@ import yaml
 
 from nnkit.cli import main
 from nnkit.config import ConfigError
-from nnkit.sweep import expand
+from nnkit.sweeping import expand
 
 from conftest import TINY
 

@@ -63,9 +63,9 @@ def server(tiny_config, tmp_path):
 def test_per_layer_tags_and_gradient_flow_image_are_served(server):
     base, result = server
     scalars = _get(f"{base}/data/plugin/scalars/tags")["train"]
-    for tag in ("grad_norm/01_dense_1/kernel", "grad_norm/01_dense_1", "grad_norm/global",
-                "weight_norm/03_dense_2", "update_ratio/05_output", "learning_rate",
-                "dead_fraction/02_activation_1", "distinct_units/01_dense_1", "epoch_loss"):
+    for tag in ("grad_norm/h01_dense/kernel", "grad_norm/h01_dense", "grad_norm/global",
+                "weight_norm/h02_dense", "update_ratio/output", "learning_rate",
+                "dead_fraction/h01_activation", "distinct_units/h01_dense", "epoch_loss"):
         assert tag in scalars, tag
     points = _get(f"{base}/data/plugin/scalars/scalars?run=train&tag=grad_norm%2Fglobal")
     steps = result.metrics["epochs_run"] * result.metrics["steps_per_epoch"]
@@ -73,4 +73,4 @@ def test_per_layer_tags_and_gradient_flow_image_are_served(server):
     images = _get(f"{base}/data/plugin/images/tags")["train"]
     assert "gradient_flow" in images
     histograms = _get(f"{base}/data/plugin/histograms/tags")["train"]
-    assert "gradients/01_dense_1/kernel" in histograms
+    assert "gradients/h01_dense/kernel" in histograms

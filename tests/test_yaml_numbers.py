@@ -6,7 +6,7 @@ import math
 import pytest
 
 from nnkit.config import ConfigError, load_config, yaml12
-from nnkit.sweep import expand
+from nnkit.sweeping import expand
 from nnkit.tuning.space import validate as validate_space
 
 SPELLINGS = {"3e-4": 3e-4, "3E-4": 3e-4, "1e6": 1e6, "+1e3": 1e3, ".5": 0.5, "5.": 5.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -12,7 +13,9 @@ import tensorflow as tf
 from nnkit.findings import summary_text
 from nnkit.instrument.diagnosis import Diagnosis
 from nnkit.instrument.flow_plot import gradient_flow_figure, to_png
+from nnkit.instrument.plan import LAYERS_FILE, layer_table
 from nnkit.instrument.recorder import Recorder
+from nnkit.training.run_dir import write_atomic
 
 
 class InstrumentationCallback(keras.callbacks.Callback):
@@ -31,26 +34,42 @@ class InstrumentationCallback(keras.callbacks.Callback):
         on_findings: called with the findings (as dicts) whenever they change.
     """
 
-    def __init__(self, recorder: Recorder, log_dir: str | Path, diagnosis: Diagnosis,
-                 image_every_seconds: float = 10.0, stop_on=(), on_findings=None):
+    def __init__(self, recorder: Recorder | None, log_dir: str | Path,
+                 diagnosis: Diagnosis | None, image_every_seconds: float = 10.0, stop_on=(),
+                 on_findings=None):
         super().__init__()
-        self.recorder, self.log_dir, self.diagnosis = recorder, Path(log_dir), diagnosis
+        self.log_dir = Path(log_dir)
         self.image_every_seconds = image_every_seconds
         self.stop_on, self.on_findings = set(stop_on) - {"non_finite"}, on_findings
         self.guard = None  # the NonFiniteGuard, whose failure the diagnosis reports
         self.stopped_by: dict | None = None  # the finding that stopped training
         self.flow_history: list[np.ndarray] = []
-        self.keys = [p.key for p in recorder.with_variables]
+        self.recorder = self.diagnosis = None
+        if recorder is not None:
+            self.bind(recorder, diagnosis)
         self._last_image = -float("inf")
         self._pending_epoch = None  # an epoch whose image was skipped
         self._epoch_start = 0
         self._logged: list[dict] = []  # the findings as last logged
+
+    def bind(self, recorder: Recorder, diagnosis: Diagnosis) -> None:
+        """Set the recorder and diagnosis (before training begins)."""
+        self.recorder, self.diagnosis = recorder, diagnosis
+        self.keys = [p.key for p in recorder.with_variables]
 
     @property
     def findings(self) -> list:
         return self.diagnosis.findings()
 
     def on_train_begin(self, logs=None):
+        self.open()
+
+    def open(self) -> None:
+        """Open the recorder's outputs (its events, ``layers.json``), once."""
+        if self.recorder.writer is None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.log_dir / LAYERS_FILE, json.dumps(
+                {"layers": layer_table(self.recorder.plans)}, indent=1) + "\n")
         self.recorder.open(self.log_dir / "train")
         self.recorder.diagnosis = self.diagnosis
 

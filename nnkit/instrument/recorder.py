@@ -27,6 +27,10 @@ from nnkit.instrument.plan import LayerPlan
 from nnkit.instrument.summaries import HistogramWriter, ScalarRows, ScalarWriter, histogram
 
 
+_NAN = float("nan")
+_NOT_CALLED = tf.fill([1, 1], _NAN)
+
+
 class Recorder:
     """Writes the statistics of :mod:`nnkit.instrument.plan` for one model."""
 
@@ -44,12 +48,17 @@ class Recorder:
         self._flow_sum, self._flow_count = np.zeros(len(self.with_variables)), 0
         self.first_nonfinite = (-1, -1)  # (step, layer position), as of the last flush
         self.diagnosis = None  # a Diagnosis fed the rows at every flush, if set
+        # under a loss-scale optimizer, a step whose scaled gradients overflowed is skipped
+        # by the optimizer (and the scale halved): not a failure, and its row is dropped
+        self.skips_overflow = False
         # the probe set dead units are counted over: fixed samples, read at histogram steps
         self.probe_inputs = None
         if probe_inputs is not None and self.histogram_every and any(
                 p.can_die or p.keeps_sign for p in self.probed):
-            self.probe_inputs = tf.Variable(np.asarray(probe_inputs, "float32"),
-                                            trainable=False, name="probe_inputs")
+            samples = np.asarray(probe_inputs)
+            if samples.dtype.kind == "f":
+                samples = samples.astype("float32")
+            self.probe_inputs = tf.Variable(samples, trainable=False, name="probe_inputs")
         self.probe_samples = None if self.probe_inputs is None else len(probe_inputs)
 
     def _layout_scalars(self) -> None:
@@ -131,6 +140,9 @@ class Recorder:
         histogram_rows = self.histogram_scalar_rows.take()
         if self.scalar_file is None or not (len(rows) or len(histogram_rows[0])):
             return
+        if len(rows) and self.skips_overflow:
+            applied = np.isfinite(rows[:, :self.n_variables]).all(axis=1)
+            rows, steps = rows[applied], steps[applied]
         if len(rows):
             values, layer_grad, squares = self._scalar_values(rows)
             self._flow_sum += layer_grad.sum(axis=0)
@@ -195,7 +207,7 @@ class Recorder:
         layers' outputs on the probe set (:attr:`probe_inputs`), which dead units are
         counted over (without it: over the batch)."""
         if scalars:
-            squares = [tf.nn.l2_loss(tf.cast(g, tf.float32)) for g in gradients]
+            squares = [stats.half_squared_norm(g) for g in gradients]
             squares += updates.weight_squares() + updates.update_squares()
             self.scalar_rows.append(step, tf.stack(
                 squares + [tf.cast(learning_rate, tf.float32)]))
@@ -209,17 +221,19 @@ class Recorder:
         rows = []
         for plan in self.with_variables:
             for _, i in plan.variables:
-                rows += [histogram(gradients[i]), weights["histograms"][i]]
+                rows += [histogram(stats.dense_values(gradients[i])), weights["histograms"][i]]
+        # a probed layer this pass did not call: an empty histogram and NaN statistics
+        activations = [_NOT_CALLED if output is None else tf.cast(output, tf.float32)
+                       for output in activations]
         rows += [histogram(output) for output in activations]
         if rows:
             self._histogram_writer.write(tf.stack(rows))
         values = []
         for index, (plan, output) in enumerate(zip(self.probed, activations)):
-            output = tf.cast(output, tf.float32)
             values += list(stats.mean_and_std(output))
             if plan.can_die or plan.keeps_sign:  # for keeps_sign the count is not death
                 over = output if probe_activations is None else probe_activations[index]
-                values.append(stats.dead_fraction(over))
+                values.append(_NAN if over is None else stats.dead_fraction(over))
             if plan.saturates:
                 values.append(stats.saturated_fraction(output, plan.saturates))
         values += [tf.cast(count, tf.float32) for count in weights["distinct"]]

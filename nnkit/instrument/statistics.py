@@ -11,6 +11,21 @@ def squared_norm(tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.square(tf.cast(tensor, tf.float32)))
 
 
+def dense_values(gradient):
+    """The values of a gradient as a dense tensor would hold them: for a sparse one
+    (``tf.IndexedSlices``, an Embedding's), the rows it touches, duplicates summed (the
+    rows it does not touch are 0 and add nothing to a norm), without forming the table."""
+    if not isinstance(gradient, tf.IndexedSlices):
+        return gradient
+    rows, position = tf.unique(gradient.indices)
+    return tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(rows)[0])
+
+
+def half_squared_norm(gradient) -> tf.Tensor:
+    """½‖g‖₂² in float32 (``tf.nn.l2_loss``), sparse gradients included."""
+    return tf.nn.l2_loss(tf.cast(dense_values(gradient), tf.float32))
+
+
 def mean_and_std(output) -> tuple[tf.Tensor, tf.Tensor]:
     """Mean and standard deviation of every value of ``output``, without overflow.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from nnkit import initializers, layers
-from nnkit.models.parts import normalised_activation, output_head
+from nnkit.models.parts import block_name, normalised_activation, output_head
 
 
 def build_cnn(cfg, input_shape, task: str, output_size: int, loss: str) -> keras.Model:
@@ -21,22 +21,24 @@ def build_cnn(cfg, input_shape, task: str, output_size: int, loss: str) -> keras
         )
     inputs = keras.Input(shape=input_shape, name="inputs")
     x = inputs
+    blocks = len(cfg.filters) + 1
     for index, filters in enumerate(cfg.filters, start=1):
+        block = block_name(index, blocks)
         x = keras.layers.Conv2D(
-            filters, cfg.kernel_size, padding="same", name=f"conv_{index}",
+            filters, cfg.kernel_size, padding="same", name=f"{block}_conv",
             kernel_initializer=initializers.get(cfg.kernel_initializer),
             bias_initializer=initializers.get(cfg.bias_initializer))(x)
-        x = normalised_activation(x, cfg, index)
+        x = normalised_activation(x, cfg, block)
         if cfg.lrn:
-            x = layers.LocalResponseNormalization(name=f"lrn_{index}")(x)
+            x = layers.LocalResponseNormalization(name=f"{block}_lrn")(x)
         if cfg.pool and min(x.shape[1], x.shape[2]) >= 2:
-            x = keras.layers.MaxPooling2D(2, name=f"pool_{index}")(x)
+            x = keras.layers.MaxPooling2D(2, name=f"{block}_pool")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    index = len(cfg.filters) + 1
-    x = layers.Dense(cfg.dense_units, name=f"dense_{index}",
+    block = block_name(blocks, blocks)
+    x = layers.Dense(cfg.dense_units, name=f"{block}_dense",
                      kernel_initializer=initializers.get(cfg.kernel_initializer))(x)
-    x = normalised_activation(x, cfg, index)
+    x = normalised_activation(x, cfg, block)
     if cfg.dropout > 0:
-        x = layers.Dropout(cfg.dropout, name=f"dropout_{index}")(x)
+        x = layers.Dropout(cfg.dropout, name=f"{block}_dropout")(x)
     outputs = output_head(x, task, output_size, loss, initializers.get(cfg.kernel_initializer))
     return keras.Model(inputs, outputs, name="cnn")

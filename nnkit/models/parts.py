@@ -22,13 +22,23 @@ def activation_layer(reference, name: str) -> keras.layers.Layer:
     return layers.Activation(reference, params, name=name)
 
 
-def normalised_activation(x, cfg, index: int):
+def block_name(index: int, blocks: int) -> str:
+    """``h03``: the name prefix of hidden block ``index`` (1 at the input) of ``blocks``.
+
+    A layer's TensorBoard key is its name, so naming layers by block (``h03_dense``,
+    ``h03_batch_norm``, ``h03_activation``) gives the same layer the same key whatever
+    dropout, batch norm or activation layers a run adds around it, and keys sort by depth
+    (``output`` sorts after every ``h``)."""
+    return f"h{index:0{max(2, len(str(blocks)))}d}"
+
+
+def normalised_activation(x, cfg, block: str):
     """Activation with batch norm ``before`` or ``after`` it, as the config asks."""
     if cfg.batch_norm == "before":
-        x = layers.BatchNormalization(name=f"batch_norm_{index}")(x)
-    x = activation_layer(cfg.activation, name=f"activation_{index}")(x)
+        x = layers.BatchNormalization(name=f"{block}_batch_norm")(x)
+    x = activation_layer(cfg.activation, name=f"{block}_activation")(x)
     if cfg.batch_norm == "after":
-        x = layers.BatchNormalization(name=f"batch_norm_{index}")(x)
+        x = layers.BatchNormalization(name=f"{block}_batch_norm")(x)
     return x
 
 

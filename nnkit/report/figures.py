@@ -45,16 +45,17 @@ def norms_over_time(runs: list[Run]):
 
 
 def final_flow(runs: list[Run], tail: float = 0.1):
-    """Side by side: mean ‖∇‖ per layer over the last ``tail`` of each run's steps."""
+    """Side by side: mean ‖∇‖ per layer over the last ``tail`` of each run's steps; the
+    bars of one layer (its key) stand together, whatever position it has in each run."""
     figure, ax = plt.subplots(figsize=(max(6, 1.2 * len(runs) + 4), 3.4), dpi=90)
     width = 0.8 / max(len(runs), 1)
-    keys: list[str] = []  # the deepest run's layers name the ticks
-    for i, run in enumerate(runs):
-        layers = run.layer_norms()
+    flows = [run.layer_norms() for run in runs]
+    keys = merged_order([list(flow) for flow in flows])
+    for i, (run, layers) in enumerate(zip(runs, flows)):
+        at = [keys.index(key) for key in layers]
         means = [np.mean(values[-max(1, int(len(values) * tail)):])
                  for _, values in layers.values()]
-        ax.bar(np.arange(len(means)) + i * width, means, width, label=run.name)
-        keys = max(keys, list(layers), key=len)
+        ax.bar(np.array(at, dtype=float) + i * width, means, width, label=run.name)
     ax.set_yscale("log")
     ax.set_xticks(np.arange(len(keys)) + width * (len(runs) - 1) / 2)
     ax.set_xticklabels(keys, rotation=30, ha="right", fontsize=7)
@@ -64,6 +65,19 @@ def final_flow(runs: list[Run], tail: float = 0.1):
     ax.set_title("gradient flow", fontsize=9)
     figure.tight_layout()
     return figure
+
+
+def merged_order(orders: list[list[str]]) -> list[str]:
+    """The keys of several depth orders in one order that keeps each: a key a run lacks
+    goes right after the key before it in the run that has it."""
+    merged: list[str] = []
+    for order in orders:
+        for i, key in enumerate(order):
+            if key not in merged:
+                before = next((merged.index(k) for k in reversed(order[:i]) if k in merged),
+                              -1)
+                merged.insert(before + 1, key)
+    return merged
 
 
 def loss_curves(runs: list[Run]):

@@ -11,6 +11,8 @@ import numpy as np
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.util import tensor_util
 
+from nnkit.instrument.plan import LAYERS_FILE
+
 
 
 @dataclass
@@ -21,6 +23,7 @@ class Run:
     name: str
     scalars: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    layers: list[str] | None = None  # the instrumented layers' keys, in depth order
 
     def series(self, split: str, tag: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(steps, values) of ``tag`` in ``train`` or ``validation``, or None."""
@@ -28,8 +31,13 @@ class Run:
 
     def layer_series(self, prefix: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """``<prefix>/<layer>`` over steps for every layer, in depth order (per-layer tags
-        only: ``grad_norm/03_dense_2``, not ``grad_norm/03_dense_2/kernel``)."""
+        only: ``grad_norm/h02_dense``, not ``grad_norm/h02_dense/kernel``). The layers are
+        those of the run's ``layers.json``; a run written before it existed has keys
+        ``<position>_<name>``."""
         train = self.scalars.get("train", {})
+        if self.layers is not None:
+            return {key: train[f"{prefix}/{key}"] for key in self.layers
+                    if f"{prefix}/{key}" in train}
         pattern = re.compile(rf"^{re.escape(prefix)}/(\d+_[^/]+)$")
         return {match.group(1): train[tag] for tag in sorted(train)
                 if (match := pattern.match(tag))}
@@ -72,4 +80,7 @@ def read_run(path: Path, root: Path | None = None) -> Run:
     metrics = path / "metrics.json"
     if metrics.exists():
         run.metrics = json.loads(metrics.read_text())
+    layers = path / LAYERS_FILE
+    if layers.exists():
+        run.layers = [row["key"] for row in json.loads(layers.read_text())["layers"]]
     return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras_tuner as kt
 
 from nnkit.config.search import Parameter
-from nnkit.sweep.grid import as_yaml
+from nnkit.sweeping.grid import as_yaml
 
 
 def ordered(space: dict[str, Parameter]) -> list[str]:

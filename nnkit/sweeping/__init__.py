@@ -18,8 +18,8 @@ import keras
 
 from nnkit.config import ExperimentConfig, dump
 from nnkit.findings import stopped_by_text
-from nnkit.sweep import hparams, state
-from nnkit.sweep.grid import Point, expand
+from nnkit.sweeping import hparams, state
+from nnkit.sweeping.grid import Point, expand
 from nnkit.training import interrupt
 from nnkit.training.build import build_experiment
 from nnkit.training.checkpoint import CheckpointError

@@ -1,0 +1,212 @@
+"""``nnkit.watch(model, log_dir)``: nnkit's instrumentation and diagnosis for any Keras model.
+
+::
+
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=5, callbacks=[nnkit.watch(model, "logs/mine")])
+
+The model (Sequential, functional or subclassed, with nested models, layers inside layers
+and shared layers) is instrumented in place: its instance gets nnkit's training step
+(:mod:`nnkit.training.step`: Keras' own step, plus the recorder, inside the same compiled
+function, with no second backward pass), and its probed layers' ``call`` a capturing wrapper
+(:mod:`nnkit.instrument.capture`). Its class, ``compile`` arguments and optimizer stay as
+they are; :func:`unwatch` takes the instrumentation off again. The layers are planned when
+``fit`` first builds the train function (the model is built by then), so ``watch`` may be
+called before ``compile`` or before the model has seen data.
+
+``log_dir`` receives what ``nnkit run`` writes there: ``train/`` events (per-layer tags,
+:mod:`nnkit.instrument.plan`), ``layers.json``, ``gradient_flow.png``, and at the end of
+each ``fit`` a ``metrics.json`` with the diagnosis, so ``nnkit report log_dir`` and
+TensorBoard work on it as on a run folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+from pydantic import ValidationError
+
+from nnkit.config.schema import Logging
+from nnkit.findings import KINDS, summary_text
+from nnkit.instrument import recorder_and_diagnosis
+from nnkit.instrument.callback import InstrumentationCallback
+from nnkit.instrument.capture import ActivationCapture
+from nnkit.training import distribute, step as training_step
+from nnkit.training.run_dir import write_atomic
+
+_ATTRIBUTE = "_nnkit_watch"  # on the model instance: its WatchCallback
+
+
+class WatchCallback(InstrumentationCallback):
+    """What :func:`watch` returns: pass it to ``fit``. After training, ``findings`` and
+    ``summary()`` hold the diagnosis."""
+
+    def __init__(self, model, logging: Logging, log_dir, probe_inputs=None,
+                 baseline_loss: float | None = None, stop_on=(), on_findings=None,
+                 verbose: bool = True):
+        super().__init__(None, log_dir, None, logging.image_every_seconds, stop_on, on_findings)
+        self.watched, self.logging, self.verbose = model, logging, verbose
+        self._probe_inputs, self._baseline = probe_inputs, baseline_loss
+        self._capture = None
+
+    # --- installed on the model -------------------------------------------------------------
+
+    def make_train_function(self, force: bool = False):
+        """The model's ``make_train_function`` while watched: nnkit's dispatching step,
+        made on the first call (the model is built by then)."""
+        model = self.watched
+        if model.train_function is not None and not force:
+            return model.train_function
+        self._dispatch = None
+
+        def train_function(iterator):
+            if self._dispatch is None:
+                self._ready(iterator)
+            return self._dispatch(iterator)
+
+        model.train_function = train_function
+        return train_function
+
+    _dispatch = None
+
+    def _ready(self, iterator) -> None:
+        """Build the model (as Keras would in its first traced step) from the data's spec,
+        plan it, open the outputs, and make the dispatching train function."""
+        model = self.watched
+        if not _built(model):
+            model._symbolic_build(data_batch=iterator.element_spec)
+        self._plan()
+        self.open()
+        self._dispatch = training_step.dispatching_train_function(
+            model, self.recorder, self._step)
+
+    def _step(self, data, scalars: bool, histograms: bool):
+        return training_step.train_step(self.watched, data, self.recorder, self._capture,
+                                        scalars, histograms)
+
+    def _plan(self) -> None:
+        """Plan the (built) model's layers, once."""
+        if self.recorder is not None:
+            return
+        model = self.watched
+        recorder, diagnosis = recorder_and_diagnosis(model, self.logging, self._probe_inputs,
+                                                     self._baseline)
+        recorder.skips_overflow = training_step.loss_scale(model.optimizer) is not None
+        if recorder.histogram_every and recorder.probed:
+            self._capture = ActivationCapture([p.layer for p in recorder.probed])
+            self._capture.install()
+        strategy = model.distribute_strategy
+        if strategy is not None and strategy.num_replicas_in_sync > 1:
+            distribute.reduce_in_the_step(model.optimizer)  # the step sums the gradients
+        self.bind(recorder, diagnosis)
+
+    # --- callback ---------------------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        if _built(self.watched):  # else on the first step (_ready)
+            self._plan()
+            self.open()
+
+    def on_train_end(self, logs=None):
+        if self.recorder is None:  # fit ran no step
+            return
+        super().on_train_end(logs)
+        findings = [f.to_dict() for f in self.findings]
+        status = {"status": "stopped", "stopped_by": self.stopped_by} if self.stopped_by \
+            else {"status": "completed"}
+        write_atomic(self.log_dir / "metrics.json", json.dumps(
+            {**status, "diagnosis": findings,
+             "diagnosis_checked": dict(self.diagnosis.coverage)}, indent=1) + "\n")
+        if self.verbose:
+            print(f"nnkit: {summary_text(findings, self.diagnosis.coverage)}")
+
+    def summary(self) -> str:
+        """The diagnosis in words (what ``nnkit run`` prints)."""
+        return summary_text([f.to_dict() for f in self.findings], self.diagnosis.coverage)
+
+    def remove(self) -> None:
+        """Take the instrumentation off the model (:func:`unwatch`)."""
+        model = self.watched
+        if self._capture is not None:
+            self._capture.remove()
+        model.__dict__.pop("make_train_function", None)
+        model.__dict__.pop(_ATTRIBUTE, None)
+        model.train_function = None
+        if self.recorder is not None and self.recorder.writer is not None:
+            self.recorder.flush()
+            self.recorder.writer.flush()
+
+
+def _built(model) -> bool:
+    """Whether the model's layers and its optimizer have their variables."""
+    optimizer = getattr(model, "optimizer", None)
+    return (all(layer.built for layer in model._flatten_layers())
+            and optimizer is not None and optimizer.built)
+
+
+def _logging(options: dict) -> Logging:
+    try:
+        return Logging(**options)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "options"
+        allowed = ", ".join(Logging.model_fields)
+        hint = f" (options: {allowed})" if first["type"] == "extra_forbidden" else ""
+        raise ValueError(f"nnkit.watch: {where}: {first['msg']}{hint}") from None
+
+
+def watch(model: keras.Model, log_dir: str | Path, *, probe_inputs=None,
+          baseline_loss: float | None = None, stop_on=(), on_findings=None,
+          verbose: bool = True, **logging_options) -> WatchCallback:
+    """Instrument ``model`` in place; return the callback to pass to its ``fit``.
+
+    Args:
+        model: any Keras 3 model on the TensorFlow backend that uses Keras' own
+            ``train_step`` (a model overriding it is refused: its step is not known).
+        log_dir: where the events and files go (created).
+        probe_inputs: fixed samples dead units are counted over (None: each histogram
+            step's batch).
+        baseline_loss: the loss of the best constant prediction, for ``stalled_training``
+            (None: the first epoch's loss).
+        stop_on: finding kinds (:data:`nnkit.findings.KINDS`) that stop ``fit``.
+        on_findings: called with the findings (dicts) whenever they change.
+        verbose: print the diagnosis at the end of each ``fit``.
+        **logging_options: any key of the config's ``logging`` section: ``every_n_steps``,
+            ``histogram_every_n_steps``, the thresholds, ... (``nnkit config-reference``).
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"nnkit.watch: expected a keras.Model, got {type(model).__name__}")
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(f"nnkit.watch: needs Keras' TensorFlow backend, not "
+                         f"'{keras.backend.backend()}' (set KERAS_BACKEND=tensorflow)")
+    if getattr(type(model).train_step, "__qualname__", "") not in (
+            "TensorFlowTrainer.train_step", "TrainingModel.train_step"):
+        raise ValueError(f"nnkit.watch: {type(model).__name__} overrides train_step; nnkit "
+                         "instruments Keras' own step (move the custom logic into "
+                         "compute_loss, or call nnkit's step from yours)")
+    unknown = [kind for kind in stop_on if kind not in KINDS]
+    if unknown:
+        raise ValueError(f"nnkit.watch: stop_on: unknown finding '{unknown[0]}'; "
+                         f"use one of {', '.join(KINDS)}")
+    logging = _logging(logging_options)
+    previous = model.__dict__.get(_ATTRIBUTE)
+    if previous is not None:
+        previous.remove()
+    callback = WatchCallback(model, logging, log_dir, probe_inputs, baseline_loss, stop_on,
+                             on_findings, verbose)
+    model.__dict__[_ATTRIBUTE] = callback
+    model.__dict__["make_train_function"] = callback.make_train_function
+    model.train_function = None
+    return callback
+
+
+def unwatch(model: keras.Model) -> None:
+    """Undo :func:`watch`: the model trains with Keras' own step again."""
+    callback = model.__dict__.get(_ATTRIBUTE)
+    if callback is not None:
+        callback.remove()
+
+
+__all__ = ["WatchCallback", "unwatch", "watch"]
