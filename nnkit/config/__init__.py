@@ -5,8 +5,8 @@
 """
 
 from nnkit.config.errors import ConfigError
-from nnkit.config.loader import dump, load_config, parse_override
+from nnkit.config.loader import as_config, dump, load_config, parse_override
 from nnkit.config.schema import ExperimentConfig, json_schema
 
-__all__ = ["ConfigError", "ExperimentConfig", "dump", "json_schema", "load_config",
+__all__ = ["ConfigError", "as_config", "ExperimentConfig", "dump", "json_schema", "load_config",
            "parse_override"]

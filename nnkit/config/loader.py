@@ -137,6 +137,23 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
     return validate(data, locations, str(path))
 
 
+def as_config(source, overrides: list[str] | None = None) -> ExperimentConfig:
+    """An :class:`ExperimentConfig` from a path, a mapping (the YAML file's content) or a
+    config object, with ``overrides`` (``key.path=value``) applied; ConfigError if invalid.
+    Relative paths in a mapping are read from the working directory, as in a file."""
+    if isinstance(source, (str, Path)):
+        return load_config(source, overrides)
+    if isinstance(source, ExperimentConfig):
+        if not overrides:
+            return source
+        source = source.model_dump(mode="json")
+    if not isinstance(source, dict):
+        raise ConfigError([f"config: expected a path, a mapping or an ExperimentConfig, got "
+                           f"{type(source).__name__}"])
+    data = apply_overrides(copy.deepcopy(source), {}, overrides or [], "<config>")
+    return validate(data, {}, "<config>")
+
+
 def validate(data: dict, locations: Locations, source: str) -> ExperimentConfig:
     """Validate a raw config mapping; errors are located with ``locations``."""
 

@@ -71,4 +71,47 @@ class CNN(ModelBase):
     dense_units: PositiveInt = 64
 
 
-ModelConfig = Annotated[Union[MLP, CNN], Field(discriminator="architecture")]
+class Custom(ModelBase):
+    """Your own Keras model: from a builder function or a saved ``.keras`` file.
+
+    ``builder: "package.module:function"`` is called as ``function(model_section,
+    input_shape)`` (this section, with ``options`` and the shared keys above, and the
+    dataset's sample shape) and returns a Keras model; ``keras_file`` is loaded with
+    ``safe_mode``. The model's output must match the dataset (one unit per class,
+    probabilities for cross-entropy).
+    """
+
+    architecture: Literal["custom"]
+    builder: str | None = Field(None, description='"package.module:function" returning a '
+                                                  "keras.Model")
+    keras_file: str | None = Field(None, description="a saved .keras model (loaded with "
+                                                     "safe_mode)")
+    options: dict[str, Any] = Field(default_factory=dict,
+                                    description="passed to the builder in the section")
+
+    @field_validator("builder")
+    @classmethod
+    def _builder(cls, value):
+        if value is not None:
+            module, _, function = value.partition(":")
+            if not (module and function and all(p.isidentifier() for p in module.split("."))
+                    and function.isidentifier()):
+                raise ValueError(f'expected "package.module:function", got {value!r}')
+        return value
+
+    @field_validator("keras_file")
+    @classmethod
+    def _keras_file(cls, value):
+        if value is not None and not value.endswith(".keras"):
+            raise ValueError(f"expected a path ending in .keras, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.builder is None) == (self.keras_file is None):
+            raise FieldError("builder", "give exactly one of builder "
+                                        '("package.module:function") and keras_file')
+        return self
+
+
+ModelConfig = Annotated[Union[MLP, CNN, Custom], Field(discriminator="architecture")]

@@ -54,6 +54,8 @@ SATURATING = set(RELATIVE_SLOPE)
 NOT_PROBED = {"linear", "softmax", "log_softmax"}
 # Layers whose output is not their activation of one pre-activation (an LSTM's is
 # o ⊙ tanh(c)): their output's mean and std are logged, no dead or saturated count.
+# Modules whose layers with an `activation` attribute return that activation's output.
+_FUSED_FROM = ("keras.", "nnkit.")
 GATED = ("LSTM", "GRU", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 
 
@@ -99,8 +101,12 @@ def activation_name(layer) -> str | None:
         name = "elu"
     elif type(layer).__name__ in GATED:
         name = "gated"
-    else:  # a fused activation= argument: Dense, Conv, SimpleRNN, nnkit's Dense, ...
+    elif type(layer).__module__.startswith(_FUSED_FROM):
+        # a fused activation= argument: Dense, EinsumDense, Conv, SimpleRNN, nnkit's Dense
+        # (a user's layer may keep an `activation` attribute and return something else)
         name = _function_name(getattr(layer, "activation", None))
+    else:
+        name = None
     return None if name in NOT_PROBED else name
 
 

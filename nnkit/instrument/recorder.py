@@ -28,7 +28,6 @@ from nnkit.instrument.summaries import HistogramWriter, ScalarRows, ScalarWriter
 
 
 _NAN = float("nan")
-_NOT_CALLED = tf.fill([1, 1], _NAN)
 
 
 class Recorder:
@@ -223,7 +222,8 @@ class Recorder:
             for _, i in plan.variables:
                 rows += [histogram(stats.dense_values(gradients[i])), weights["histograms"][i]]
         # a probed layer this pass did not call: an empty histogram and NaN statistics
-        activations = [_NOT_CALLED if output is None else tf.cast(output, tf.float32)
+        # (made here: an op at import would start TensorFlow before a strategy exists)
+        activations = [tf.fill([1, 1], _NAN) if output is None else tf.cast(output, tf.float32)
                        for output in activations]
         rows += [histogram(output) for output in activations]
         if rows:

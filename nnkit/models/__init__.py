@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from nnkit.models.cnn import build_cnn
+from nnkit.models.custom import build_custom
 from nnkit.models.mlp import build_mlp
 from nnkit.registry import Registry
 
@@ -13,6 +14,8 @@ ARCHITECTURES.register("mlp", "multi-layer perceptron (depth, units, residual, B
                        build_mlp)
 ARCHITECTURES.register("cnn", "small conv net for images (filters, kernel_size, pool, LRN)",
                        build_cnn)
+ARCHITECTURES.register("custom", "your own Keras model: builder (module:function) or keras_file",
+                       build_custom)
 
 
 def build(model_cfg, dataset, loss: str) -> keras.Model:

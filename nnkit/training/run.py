@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 
 from nnkit import instrument
-from nnkit.config import ExperimentConfig, dump, load_config
+from nnkit.config import ExperimentConfig, as_config, dump, load_config
 from nnkit.training import distribute, interrupt
 from nnkit.training.build import Experiment, build_experiment, compile_model
 from nnkit.training.checkpoint import Checkpoint, Checkpointer, checkpoints, load_latest
@@ -38,6 +38,16 @@ class RunResult:
     metrics: dict
     model: keras.Model
     kept: bool = True  # False on a multi_worker worker: its folder was temporary
+
+    @property
+    def history(self) -> dict:
+        """Per-epoch values, as Keras' ``History.history``."""
+        return self.metrics.get("history", {})
+
+    @property
+    def findings(self) -> list[dict]:
+        """The diagnosis' findings (empty when nothing was found or not instrumented)."""
+        return self.metrics.get("diagnosis") or []
 
 
 @dataclass
@@ -175,7 +185,7 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
             history = checkpointer.history
             outcome = parts.outcome()
             if not parts.guard.failure:
-                network.save(run_dir / "model.keras")
+                _save_model(network, run_dir)
             metrics = {
                 **outcome,
                 **resumed,
@@ -205,6 +215,20 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
     if parts.guard.failure:
         raise NonFiniteError(f"training stopped: {parts.guard.failure}; run folder: {run_dir}")
     return RunResult(run_dir, metrics, network)
+
+
+def _save_model(network: keras.Model, run_dir: Path) -> None:
+    """``model.keras``; a custom model Keras cannot serialise (a subclass without
+    ``get_config`` or registration) is not saved, with a warning: the run still counts."""
+    try:
+        network.save(run_dir / "model.keras")
+    except Exception as error:  # the user's class: its serialisation is theirs
+        (run_dir / "model.keras").unlink(missing_ok=True)
+        first = str(error).splitlines()[0] if str(error) else ""
+        print(f"warning: {run_dir / 'model.keras'} not written: Keras cannot save this model "
+              f"({type(error).__name__}: {first}); register the class with "
+              "@keras.saving.register_keras_serializable and give it get_config",
+              file=sys.stderr)
 
 
 def _write_running(run_dir: Path, findings: list[dict]) -> None:
@@ -255,13 +279,14 @@ def _interrupted(run_dir: Path, parts: TrainingCallbacks, resumed: dict):
         f"resume with: {command}", checkpointer.interrupted)
 
 
-def run(config: ExperimentConfig, log_dir: str | None = None,
-        verbose: int | str = "auto") -> RunResult:
+def run(config, log_dir: str | None = None, verbose: int | str = "auto") -> RunResult:
     """Build, create a new run folder, train. Bad input fails before the folder exists.
+    ``config``: a config object, a path or a mapping (:func:`nnkit.config.as_config`).
 
     Under ``distribute: multi_worker`` only the chief keeps a run folder; the other workers
     train in a temporary folder that is removed at the end (they hold the same weights).
     """
+    config = as_config(config)
     experiment = build_experiment(config)
     if config.training.distribute == "multi_worker" and not distribute.is_chief():
         return _train_as_worker(experiment, verbose)
