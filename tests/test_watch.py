@@ -276,3 +276,94 @@ def test_watch_finds_what_nnkit_run_finds(tmp_path):
     model.fit(x, y, batch_size=32, epochs=3, verbose=0, callbacks=[callback])
     assert "vanishing_gradients" in {f.kind for f in callback.findings}
     assert "vanishing" in callback.summary()
+
+
+def test_jit_compiled_steps_log_the_same_norms(tmp_path):
+    keras.utils.set_random_seed(7)
+    model = functional_nested()
+    x, y = _inputs(functional_nested), RNG.integers(0, 3, size=16)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss, jit_compile=True)
+    model(x[:1])
+    with tf.GradientTape() as tape:
+        value = loss(y, model(x, training=True))
+    gradients = tape.gradient(value, model.trainable_variables)
+    callback = nnkit.watch(model, tmp_path, histogram_every_n_steps=2, verbose=False)
+    model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=[callback])
+    tags = read_tags(tmp_path / "train")
+    np.testing.assert_allclose(tags["grad_norm/stem/kernel"][0],
+                               np.linalg.norm(gradients[0].numpy()), rtol=1e-5)
+    assert sorted(tags["grad_norm/stem/kernel"]) == [0, 1]  # the XLA step (1) logged too
+    histogram_steps = {step for tag, rows in tags.items() if tag.startswith("activation_mean/")
+                       for step in rows}
+    assert histogram_steps == {0}  # step 0 compiled without XLA, for its summaries
+
+
+def test_a_model_free_watch_instruments_each_keras_tuner_trial(tmp_path):
+    import keras_tuner
+
+    def build(hp):
+        model = keras.Sequential([keras.Input((5,)),
+                                  keras.layers.Dense(hp.Choice("units", [4, 8]),
+                                                     activation="relu"),
+                                  keras.layers.Dense(3)])
+        model.compile(optimizer="adam",
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return model
+
+    tuner = keras_tuner.RandomSearch(build, objective="loss", max_trials=2, seed=1,
+                                     directory=str(tmp_path / "kt"), project_name="p")
+    x, y = _inputs(sequential, 64), RNG.integers(0, 3, size=64)
+    tuner.search(x, y, epochs=1, batch_size=16, verbose=0,
+                 callbacks=[nnkit.watch(tmp_path / "search", verbose=False)])
+    folders = sorted(p.name for p in (tmp_path / "search").iterdir())
+    assert folders == ["fit-001", "fit-002"]
+    statuses = set()
+    for folder in folders:
+        tags = read_tags(tmp_path / "search" / folder / "train")
+        assert sorted(tags["grad_norm/dense/kernel"]) == [0, 1, 2, 3]
+        statuses.add(json.loads((tmp_path / "search" / folder / "metrics.json").read_text())[
+            "status"])
+    assert statuses == {"completed"}
+
+
+MIRRORED = """
+import json, sys
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras, nnkit
+keras.utils.set_random_seed(0)
+x = np.random.default_rng(0).normal(size=(32, 5)).astype("float32")
+y = np.random.default_rng(1).integers(0, 3, size=32)
+loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(6, activation="tanh"),
+                              keras.layers.Dense(3)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+before = [v.numpy() for v in model.trainable_variables]
+with tf.GradientTape() as tape:
+    value = loss(y, model(x))
+reference = [g.numpy() for g in tape.gradient(value, model.trainable_variables)]
+callback = nnkit.watch(model, sys.argv[1], verbose=False)
+model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0, callbacks=[callback])
+update = [b - v.numpy() for b, v in zip(before, model.trainable_variables)]
+print(json.dumps({"reference": float(np.sqrt(sum((g ** 2).sum() for g in reference))),
+                  "applied": float(np.sqrt(sum((u ** 2).sum() for u in update)) / 0.1)}))
+"""
+
+
+def test_watch_under_mirrored_strategy_logs_the_global_batch_gradient(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", MIRRORED, str(tmp_path)], capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    logged = read_tags(tmp_path / "train")["grad_norm/global"][0]
+    # the logged gradient is the whole batch's, and the applied update is η times it (the
+    # replicas' gradients summed once: twice would double the step)
+    np.testing.assert_allclose(logged, result["reference"], rtol=1e-5)
+    np.testing.assert_allclose(result["applied"], result["reference"], rtol=1e-4)

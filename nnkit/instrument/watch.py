@@ -122,6 +122,17 @@ class WatchCallback(InstrumentationCallback):
         if self.verbose:
             print(f"nnkit: {summary_text(findings, self.diagnosis.coverage)}")
 
+    def set_model(self, model):
+        """Keras hands the callback the model ``fit`` trains before it makes the train
+        function: a callback made without a model (``nnkit.watch("logs/x")``, for models
+        built elsewhere, e.g. by Keras Tuner) instruments that model now, logging it to a
+        fresh subfolder ``fit-001``, ``fit-002``, ... of its folder."""
+        super().set_model(model)
+        if self.watched is None:
+            _check_model(model)
+            self.log_dir = _next_folder(self.log_dir)
+            _install(model, self)
+
     def summary(self) -> str:
         """The diagnosis in words (what ``nnkit run`` prints)."""
         return summary_text([f.to_dict() for f in self.findings], self.diagnosis.coverage)
@@ -157,10 +168,15 @@ def _logging(options: dict) -> Logging:
         raise ValueError(f"nnkit.watch: {where}: {first['msg']}{hint}") from None
 
 
-def watch(model: keras.Model, log_dir: str | Path, *, probe_inputs=None,
+def watch(model, log_dir: str | Path | None = None, *, probe_inputs=None,
           baseline_loss: float | None = None, stop_on=(), on_findings=None,
           verbose: bool = True, **logging_options) -> WatchCallback:
     """Instrument ``model`` in place; return the callback to pass to its ``fit``.
+
+    ``nnkit.watch(log_dir)`` (no model) returns a callback that instruments whatever model
+    it is passed to ``fit`` with, each in its own subfolder (``fit-001``, ...): for models
+    built out of reach, such as Keras Tuner's trials
+    (``tuner.search(x, y, callbacks=[nnkit.watch("logs/search")])``).
 
     Args:
         model: any Keras 3 model on the TensorFlow backend that uses Keras' own
@@ -176,6 +192,24 @@ def watch(model: keras.Model, log_dir: str | Path, *, probe_inputs=None,
         **logging_options: any key of the config's ``logging`` section: ``every_n_steps``,
             ``histogram_every_n_steps``, the thresholds, ... (``nnkit config-reference``).
     """
+    if log_dir is None and isinstance(model, (str, Path)):
+        model, log_dir = None, model
+    if log_dir is None:
+        raise TypeError("nnkit.watch: give the folder to log to: nnkit.watch(model, log_dir)")
+    if model is not None:
+        _check_model(model)
+    unknown = [kind for kind in stop_on if kind not in KINDS]
+    if unknown:
+        raise ValueError(f"nnkit.watch: stop_on: unknown finding '{unknown[0]}'; "
+                         f"use one of {', '.join(KINDS)}")
+    callback = WatchCallback(model, _logging(logging_options), log_dir, probe_inputs,
+                             baseline_loss, stop_on, on_findings, verbose)
+    if model is not None:
+        _install(model, callback)
+    return callback
+
+
+def _check_model(model) -> None:
     if not isinstance(model, keras.Model):
         raise TypeError(f"nnkit.watch: expected a keras.Model, got {type(model).__name__}")
     if keras.backend.backend() != "tensorflow":
@@ -186,20 +220,26 @@ def watch(model: keras.Model, log_dir: str | Path, *, probe_inputs=None,
         raise ValueError(f"nnkit.watch: {type(model).__name__} overrides train_step; nnkit "
                          "instruments Keras' own step (move the custom logic into "
                          "compute_loss, or call nnkit's step from yours)")
-    unknown = [kind for kind in stop_on if kind not in KINDS]
-    if unknown:
-        raise ValueError(f"nnkit.watch: stop_on: unknown finding '{unknown[0]}'; "
-                         f"use one of {', '.join(KINDS)}")
-    logging = _logging(logging_options)
+
+
+def _install(model, callback: WatchCallback) -> None:
     previous = model.__dict__.get(_ATTRIBUTE)
     if previous is not None:
         previous.remove()
-    callback = WatchCallback(model, logging, log_dir, probe_inputs, baseline_loss, stop_on,
-                             on_findings, verbose)
+    callback.watched = model
     model.__dict__[_ATTRIBUTE] = callback
     model.__dict__["make_train_function"] = callback.make_train_function
     model.train_function = None
-    return callback
+
+
+def _next_folder(folder: Path) -> Path:
+    taken = {p.name for p in folder.glob("fit-*")} if folder.is_dir() else set()
+    number = 1
+    while f"fit-{number:03d}" in taken:
+        number += 1
+    path = folder / f"fit-{number:03d}"
+    path.mkdir(parents=True)
+    return path
 
 
 def unwatch(model: keras.Model) -> None:
