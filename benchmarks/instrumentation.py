@@ -1,17 +1,26 @@
 """Cost of nnkit's per-layer instrumentation against plain Keras ``fit``.
 
-    python benchmarks/instrumentation.py [--repeats 7] [--quick]
+    python benchmarks/instrumentation.py [--repeats 7] [--quick] [--models conv,lstm]
 
-Two models where per-step costs show differently: the wide MLP (256 → 4 × 1024 ReLU → 10,
-batch 512) and the deep narrow MLP (32 → 20 × 64 ReLU → 10, batch 64). For each, plain
-``fit`` of the same functional model is the baseline, alternated in this process with the
-instrumented step: norms every step, every 10 steps, and every step plus histograms every
-100 steps. The time runs from the first step to the end of the epoch, so writing out the
-statistics the steps stored counts; the gradient-flow image (once per epoch at most) does
-not. Printed: the median of the paired step-time ratios (targets: wide ≤ 1.02 every
-step; deep narrow ≤ 1.05 every 10 steps, ≤ 1.15 every step; histograms ≤ +0.05), and the
-online diagnosis' own cost: the last variant with the diagnosis on over the same run with it
-off (target ≤ 1.01).
+Four models where per-step costs show differently: the wide MLP (256 → 4 × 1024 ReLU → 10,
+batch 512), the deep narrow MLP (32 → 20 × 64 ReLU → 10, batch 64), a small conv net
+(28×28×1 → conv 16 → pool → conv 32 → pool → dense 10, fused ReLU, batch 128) and an LSTM
+(20 steps × 32 → LSTM 64 → dense 10, batch 64), on random data. For each, plain ``fit``
+of the same model is the baseline, alternated in this process with the instrumented step:
+norms every step, every 10 steps, and every step plus histograms every 100 steps. The time
+runs from the first step to the end of the epoch, so writing out the statistics the steps
+stored counts; the gradient-flow image (once per epoch at most) does not. Printed: the
+median of the paired step-time ratios (targets: wide ≤ 1.02 every step; deep narrow ≤ 1.05
+every 10 steps, ≤ 1.15 every step; conv and LSTM ≤ 1.10 every step, ≤ 1.03 every 10 steps;
+histograms ≤ +0.05), and three more pairs:
+
+* the online diagnosis' own cost: the last variant with the diagnosis on over the same run
+  with it off (target ≤ 1.01);
+* ``nnkit.watch`` on the plain Keras model over ``nnkit run``'s TrainingModel, both every
+  step (target: within 0.02);
+* the floor: nnkit every step over the plain step plus the three bare reductions a logged
+  step cannot avoid, ½‖∇‖², ½‖W‖² and a third pass of the weights' size (ΔW), stored in
+  a variable (target ≤ 1.01: nnkit adds nothing beyond the passes it cannot avoid).
 
 For scale, the same pairing times the two ways users log without nnkit, which the issue
 this answers measured: Keras' own ``TensorBoard(update_freq=1)`` (the loss, each batch)
@@ -38,9 +47,41 @@ from nnkit import instrument  # noqa: E402
 from nnkit.config.schema import Logging  # noqa: E402
 from nnkit.training import TrainingModel  # noqa: E402
 
-MODELS = {  # name: (inputs, depth, width, batch, steps per timing)
-    "wide MLP": (256, 4, 1024, 512, 8),
-    "deep narrow MLP": (32, 20, 64, 64, 60),
+
+def mlp(inputs, depth, width):
+    def build():
+        keras.utils.set_random_seed(0)
+        x = input_layer = keras.Input((inputs,))
+        for _ in range(depth):
+            x = keras.layers.Dense(width)(x)
+            x = keras.layers.ReLU()(x)
+        return input_layer, keras.layers.Dense(10)(x)
+
+    return build
+
+
+def conv_net():
+    keras.utils.set_random_seed(0)
+    x = input_layer = keras.Input((28, 28, 1))
+    for filters in (16, 32):
+        x = keras.layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
+        x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Flatten()(x)
+    return input_layer, keras.layers.Dense(10)(x)
+
+
+def lstm():
+    keras.utils.set_random_seed(0)
+    input_layer = keras.Input((20, 32))
+    x = keras.layers.LSTM(64)(input_layer)
+    return input_layer, keras.layers.Dense(10)(x)
+
+
+MODELS = {  # name: (build, sample shape, batch, steps per timing, quick build)
+    "wide MLP": (mlp(256, 4, 1024), (256,), 512, 8, mlp(256, 4, 64)),
+    "deep narrow MLP": (mlp(32, 20, 64), (32,), 64, 60, mlp(32, 4, 64)),
+    "conv net": (conv_net, (28, 28, 1), 128, 20, conv_net),
+    "LSTM": (lstm, (20, 32), 64, 20, lstm),
 }
 VARIANTS = {  # name: (every_n_steps, histogram_every_n_steps)
     "norms every step": (1, 0),
@@ -49,13 +90,27 @@ VARIANTS = {  # name: (every_n_steps, histogram_every_n_steps)
 }
 
 
-def network(inputs, depth, width):
-    keras.utils.set_random_seed(0)
-    x = input_layer = keras.Input((inputs,))
-    for _ in range(depth):
-        x = keras.layers.Dense(width)(x)
-        x = keras.layers.ReLU()(x)
-    return input_layer, keras.layers.Dense(10)(x)
+class FloorModel(keras.Model):
+    """Keras' step plus the reductions a logged step cannot avoid, and nothing else: one
+    pass over the gradients, one over the weights before the update, one more of the same
+    size after it (ΔW's), their sums kept in a variable (so nothing is pruned)."""
+
+    def train_step(self, data):
+        x, y = data
+        variables = self.trainable_variables
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(x=x, y=y, y_pred=self(x, training=True))
+        gradients = tape.gradient(loss, variables)
+        grad = tf.add_n([tf.nn.l2_loss(g) for g in gradients])
+        weights = tf.add_n([tf.nn.l2_loss(v) for v in variables])
+        with tf.control_dependencies([weights]):
+            self.optimizer.apply(gradients, variables)
+        after = tf.add_n([tf.nn.l2_loss(v) for v in variables])
+        if not hasattr(self, "_sums"):
+            with tf.init_scope():
+                self._sums = tf.Variable(tf.zeros([3]), trainable=False)
+        self._sums.assign(tf.stack([grad, weights, after]))
+        return {"loss": loss}
 
 
 class GradientNormModel(keras.Model):
@@ -124,41 +179,51 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--no-references", dest="references", action="store_false",
                         help="time nnkit only, not Keras' callback and the workaround")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help="comma-separated subset of: " + ", ".join(MODELS))
     args = parser.parse_args(argv)
     logdir = Path(tempfile.mkdtemp(prefix="nnkit-bench-"))
     print(f"median of {args.repeats} alternated pairs; ratio = logged run / plain fit")
-    for model_name, (inputs, depth, width, batch, steps) in MODELS.items():
+    for model_name in args.models.split(","):
+        build, shape, batch, steps, quick_build = MODELS[model_name]
         if args.quick:
-            depth, width, batch, steps = min(depth, 4), min(width, 64), 32, 10
+            build, batch, steps = quick_build, 32, 10
         rng = np.random.default_rng(0)
-        x = rng.normal(size=(batch * steps, inputs)).astype("float32")
+        x = rng.normal(size=(batch * steps, *shape)).astype("float32")
         y = rng.integers(0, 10, len(x))
-        inputs_layer, outputs = network(inputs, depth, width)
-        plain = fitter(keras.Model(inputs_layer, outputs), x, y, batch, [])
+        plain = fitter(keras.Model(*build()), x, y, batch, [])
         candidates = {}
         for variant, (every, histograms) in VARIANTS.items():
-            model = TrainingModel(*network(inputs, depth, width))
+            model = TrainingModel(*build())
             logging = Logging(every_n_steps=every, histogram_every_n_steps=histograms,
                               image_every_seconds=1e9)  # per epoch, not per step: left out
             callback = instrument.attach(model, logging,
                                          logdir / f"{model_name}-{every}-{histograms}")
             candidates[f"nnkit {variant}"] = fitter(model, x, y, batch, [callback])
-        off = TrainingModel(*network(inputs, depth, width))
+        every_step = candidates["nnkit norms every step"]
+        off = TrainingModel(*build())
         off_callback = instrument.attach(off, logging, logdir / f"{model_name}-off")
         off_callback.diagnosis = DiagnosisOff()
-        diagnosis_pair = (candidates[f"nnkit {variant}"], fitter(off, x, y, batch, [off_callback]))
+        pairs = {"online diagnosis (last row, on/off)": (
+            candidates[f"nnkit {variant}"], fitter(off, x, y, batch, [off_callback]))}
+        watched = keras.Model(*build())
+        watch = nnkit.watch(watched, logdir / f"{model_name}-watch", histogram_every_n_steps=0,
+                            image_every_seconds=1e9, verbose=False)
+        pairs["nnkit.watch / nnkit run, every step"] = (
+            fitter(watched, x, y, batch, [watch]), every_step)
+        pairs["nnkit every step / floor"] = (every_step,
+                                             fitter(FloorModel(*build()), x, y, batch, []))
         for name, (model_class, callbacks) in REFERENCES.items() if args.references else ():
             folder = logdir / f"{model_name}-{name}"
-            candidates[name] = fitter(model_class(*network(inputs, depth, width)), x, y,
-                                      batch, callbacks(folder))
+            candidates[name] = fitter(model_class(*build()), x, y, batch, callbacks(folder))
         for name, candidate in candidates.items():
             result = paired_ratio(candidate, plain, args.repeats)
-            print(f"{model_name:<16} {name:<34} {result['ratio']:6.3f}  "
+            print(f"{model_name:<16} {name:<38} {result['ratio']:6.3f}  "
                   f"({result['candidate_s'] / steps * 1000:.2f} vs "
                   f"{result['baseline_s'] / steps * 1000:.2f} ms/step)", flush=True)
-        result = paired_ratio(*diagnosis_pair, args.repeats)
-        print(f"{model_name:<16} {'online diagnosis (last row, on/off)':<34} "
-              f"{result['ratio']:6.3f}", flush=True)
+        for name, pair in pairs.items():
+            result = paired_ratio(*pair, args.repeats)
+            print(f"{model_name:<16} {name:<38} {result['ratio']:6.3f}", flush=True)
 
 
 if __name__ == "__main__":
