@@ -75,3 +75,13 @@ def test_a_bad_out_path_is_an_error_before_any_work(two_runs, tmp_path, capsys, 
     assert error.startswith(f"report: --out {out}: ") and message in error
     assert len(error.splitlines()) == 1 and not out.exists()
     assert list(tmp_path.iterdir()) == [], "nothing written"
+
+
+def test_runs_with_different_layers_line_up_by_key():
+    from nnkit.report.figures import merged_order
+
+    with_bn = ["h01_dense", "h01_batch_norm", "h02_dense", "h02_batch_norm", "output"]
+    plain = ["h01_dense", "h02_dense", "output"]
+    deeper = ["h01_dense", "h02_dense", "h03_dense", "output"]
+    assert merged_order([plain, with_bn, deeper]) == [
+        "h01_dense", "h01_batch_norm", "h02_dense", "h02_batch_norm", "h03_dense", "output"]

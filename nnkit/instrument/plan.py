@@ -64,7 +64,6 @@ class LayerPlan:
     """One instrumented layer: its tag key and where its variables sit in the model."""
 
     key: str
-    name: str
     variables: list[tuple[str, int]] = field(default_factory=list)  # (short name, index)
     kernel: int | None = None  # index of the kernel among the trainable variables
     probed: bool = False  # its output is an activation worth statistics
@@ -180,14 +179,14 @@ def plan_layers(model: keras.Model) -> list[LayerPlan]:
             continue
         key = _unique(key or model.name, keys)
         kernel = next((i for name, i in variables if name == "kernel"), None)
-        plans.append(LayerPlan(key, layer.name, variables, kernel,
+        plans.append(LayerPlan(key, variables, kernel,
                                probed=activation is not None,
                                can_die=activation in CAN_DIE,
                                keeps_sign=activation in SIGN_KEEPING,
                                saturates=activation if activation in SATURATING else None,
                                layer=layer))
     if positions:  # variables no tracked layer owns (a raw tf.Variable attribute)
-        plans.append(LayerPlan(_unique("other", keys), "other",
+        plans.append(LayerPlan(_unique("other", keys),
                                [(v.name, i) for v in model.trainable_variables
                                 if (i := positions.get(id(v))) is not None]))
     return plans

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from nnkit.instrument import statistics as stats
+from nnkit.instrument.capture import ActivationCapture
 from nnkit.instrument.event_file import EventFile
 from nnkit.instrument.plan import LayerPlan
 from nnkit.instrument.summaries import HistogramWriter, ScalarRows, ScalarWriter, histogram
@@ -108,6 +109,15 @@ class Recorder:
         self._histogram_writer = HistogramWriter(self.histogram_tags)
         self.histogram_scalar_rows = ScalarRows(len(self.histogram_scalar_tags))
         self._histogram_scalar_writer = ScalarWriter(self.histogram_scalar_tags)
+
+    def activation_capture(self) -> ActivationCapture | None:
+        """The capture of the probed layers' outputs, installed on them; None when no step
+        logs activations."""
+        if not (self.histogram_every and self.probed):
+            return None
+        capture = ActivationCapture([p.layer for p in self.probed])
+        capture.install()
+        return capture
 
     def open(self, folder) -> None:
         """Open the outputs in ``folder`` (once): TensorFlow's summary writer, which the step

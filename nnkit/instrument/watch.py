@@ -32,7 +32,6 @@ from nnkit.config.schema import Logging
 from nnkit.findings import KINDS, summary_text
 from nnkit.instrument import recorder_and_diagnosis
 from nnkit.instrument.callback import InstrumentationCallback
-from nnkit.instrument.capture import ActivationCapture
 from nnkit.training import distribute, step as training_step
 from nnkit.training.run_dir import write_atomic
 
@@ -94,9 +93,7 @@ class WatchCallback(InstrumentationCallback):
         recorder, diagnosis = recorder_and_diagnosis(model, self.logging, self._probe_inputs,
                                                      self._baseline)
         recorder.skips_overflow = training_step.loss_scale(model.optimizer) is not None
-        if recorder.histogram_every and recorder.probed:
-            self._capture = ActivationCapture([p.layer for p in recorder.probed])
-            self._capture.install()
+        self._capture = recorder.activation_capture()
         strategy = model.distribute_strategy
         if strategy is not None and strategy.num_replicas_in_sync > 1:
             distribute.reduce_in_the_step(model.optimizer)  # the step sums the gradients

@@ -68,15 +68,16 @@ def final_flow(runs: list[Run], tail: float = 0.1):
 
 
 def merged_order(orders: list[list[str]]) -> list[str]:
-    """The keys of several depth orders in one order that keeps each: a key a run lacks
-    goes right after the key before it in the run that has it."""
+    """The keys of several depth orders in one order that keeps each: a key the others
+    lack goes right before the next key of its own run that is already placed (a batch
+    norm after its dense layer, an extra hidden layer before the output)."""
     merged: list[str] = []
     for order in orders:
         for i, key in enumerate(order):
             if key not in merged:
-                before = next((merged.index(k) for k in reversed(order[:i]) if k in merged),
-                              -1)
-                merged.insert(before + 1, key)
+                after = next((merged.index(k) for k in order[i + 1:] if k in merged),
+                             len(merged))
+                merged.insert(after, key)
     return merged
 
 
@@ -89,6 +90,7 @@ def loss_curves(runs: list[Run]):
             series = run.series(split, "epoch_loss")
             if series is not None:
                 ax.plot(series[0] + 1, series[1], style, color=colour,
+                        marker="o" if len(series[0]) == 1 else None,  # one epoch: a dot
                         label=f"{run.name} ({split})")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

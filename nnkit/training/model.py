@@ -5,7 +5,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from nnkit.instrument.capture import ActivationCapture
 from nnkit.instrument.statistics import half_squared_norm
 from nnkit.training import step as training_step
 
@@ -63,9 +62,7 @@ class TrainingModel(keras.Model):
     def instrument(self, recorder) -> None:
         """Attach a recorder; its probed layers' outputs are captured on histogram steps."""
         self.recorder = recorder
-        if recorder.histogram_every and recorder.probed:
-            self._capture = ActivationCapture([p.layer for p in recorder.probed])
-            self._capture.install()
+        self._capture = recorder.activation_capture()
 
     def make_train_function(self, force=False):
         """Keras' train function without a recorder; with one, one compiled step per kind of
