@@ -1,7 +1,6 @@
 """``model.architecture: custom`` (a builder or a .keras file) and the Python API."""
 
 import json
-from pathlib import Path
 
 import keras
 import pytest
@@ -71,23 +70,27 @@ def test_python_api_takes_a_path_a_mapping_or_a_config(tiny_config, tmp_path):
                         log_dir=tmp_path / "a", verbose=0)
     assert by_path.run_dir.parent.parent == tmp_path / "a"
     assert len(by_path.history["loss"]) == 1 and isinstance(by_path.findings, list)
-    config = nnkit.load_config(tiny_config)
-    by_object = nnkit.training.run(config, log_dir=str(tmp_path / "b"), verbose=0)
-    assert by_object.metrics["status"] == "completed"
     by_file_name = nnkit.training.run(str(tiny_config), verbose=0)  # was: 'str' has no .training
     assert by_file_name.metrics["status"] == "completed"
+    config = nnkit.config.as_config(nnkit.load_config(tiny_config), ["model.depth=3"])
+    assert config.model.depth == 3
     with pytest.raises(ConfigError, match="<config>: model.depth"):
         nnkit.run({**TINY, "model": {**TINY["model"], "depth": 0}})
 
 
-def test_python_sweep_from_a_mapping_shares_layer_keys(tmp_path):
-    config = {**TINY, "training": {"epochs": 1, "batch_size": 64},
-              "sweep": {"model.dropout": [0.0, 0.3], "model.batch_norm": ["none", "before"]}}
-    result = nnkit.sweep(config, log_dir=tmp_path, log=lambda line: None)
-    assert [row["status"] for row in result.rows] == ["completed"] * 4
+def test_a_sweep_over_dropout_and_batch_norm_shares_the_dense_layer_keys(write_config):
+    from nnkit.instrument.plan import plan_layers
+    from nnkit.sweeping import expand
+    from nnkit.training import build_experiment
+
+    sweep = {"model.dropout": [0.0, 0.3], "model.batch_norm": ["none", "before", "after"]}
+    path = write_config({**TINY, "sweep": sweep})
     dense_keys = []
-    for row in result.rows:
-        layers = json.loads((Path(row["folder"]) / "layers.json").read_text())
-        dense_keys.append([r["key"] for r in layers["layers"] if r["class"] == "Dense"])
+    for point in expand(path, [], sweep):
+        network = build_experiment(point.config).network
+        plans = plan_layers(network)
+        dense_keys.append([p.key for p in plans if type(p.layer).__name__ == "Dense"])
+        blocks = [p.key.split("_")[0] for p in plans]  # h01, h01, ..., h02, ..., output
+        assert blocks == sorted(blocks)  # keys sort by block, as the layers are deep
     assert dense_keys[0] == ["h01_dense", "h02_dense", "output"]
     assert all(keys == dense_keys[0] for keys in dense_keys)

@@ -5,10 +5,10 @@ down, joined by ``/`` (``encoder/block_2/dense``; the model's own name is left o
 names the layer wherever it sits in ``model.layers``, so runs that differ in the dropout,
 batch norm or activation layers around it share its tags, and their charts overlay. The
 models nnkit builds name their layers by hidden block (``h03_dense``, ``h03_batch_norm``,
-``output``), so their keys also sort by depth. Layers are planned in depth order: the order
-a depth-first walk of the model's tracked layers meets them (for a functional or
-Sequential model, the order of ``model.layers``); a layer shared by several parents appears
-once, where it is first met.
+``output``), so their keys also sort by depth, block by block. Layers are planned in
+depth order: the order a depth-first walk of the model's tracked layers meets them (for a
+functional or Sequential model, the order of ``model.layers``); a layer shared by several
+parents appears once, where it is first met.
 
 ====================================  ==========================================
 ``grad_norm/<key>/<variable>``        ‖∇v‖₂ of one trainable variable (kernel, bias, gamma...)
