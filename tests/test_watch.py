@@ -367,3 +367,26 @@ def test_watch_under_mirrored_strategy_logs_the_global_batch_gradient(tmp_path):
     # replicas' gradients summed once: twice would double the step)
     np.testing.assert_allclose(logged, result["reference"], rtol=1e-5)
     np.testing.assert_allclose(result["applied"], result["reference"], rtol=1e-4)
+
+
+def test_output_layers_are_predictions_not_hidden_signals():
+    """A confident sigmoid head saturates by design: no statistics, so no saturation finding
+    (functional: the output layers; subclassed: the last layer with weights)."""
+    from nnkit.instrument.plan import plan_layers
+
+    class Classifier(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = keras.layers.Dense(4, activation="tanh", name="hidden")
+            self.out = keras.layers.Dense(1, activation="sigmoid", name="out")
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    model = Classifier()
+    model(np.zeros((1, 3), "float32"))
+    inputs = keras.Input((3,))
+    wrapped = keras.Model(inputs, Classifier()(inputs))
+    for plans in (plan_layers(model), plan_layers(wrapped)):
+        assert [(p.key.split("/")[-1], p.saturates) for p in plans] == [("hidden", "tanh"),
+                                                                         ("out", None)]

@@ -143,12 +143,20 @@ def walk(model) -> list[tuple[str, object]]:
 
 
 def _output_layers(model) -> set[int]:
-    """ids of the layers producing a functional model's outputs (not hidden signals)."""
+    """ids of the layers producing the model's outputs (predictions, not hidden signals):
+    a functional model's output layers, and inside an output layer that is itself a model,
+    its own; a subclassed model has no graph to read, so its last layer with weights (in
+    tracked order, where Keras code defines the head) stands for its output."""
     found = set()
+    if not hasattr(model, "_operations"):  # subclassed
+        owners = [layer for _, layer in walk(model)[1:] if layer._trainable_variables]
+        return {id(owners[-1])} if owners else set()
     for tensor in getattr(model, "outputs", None) or []:
         history = getattr(tensor, "_keras_history", None)
         if history is not None:
             found.add(id(history[0]))
+            if isinstance(history[0], keras.Model):
+                found |= _output_layers(history[0])
     return found
 
 
