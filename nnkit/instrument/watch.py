@@ -22,7 +22,6 @@ TensorBoard work on it as on a run folder.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import keras
@@ -33,7 +32,7 @@ from nnkit.findings import KINDS, summary_text
 from nnkit.instrument import recorder_and_diagnosis
 from nnkit.instrument.callback import InstrumentationCallback
 from nnkit.training import distribute, step as training_step
-from nnkit.training.run_dir import write_atomic
+from nnkit.training.run_dir import write_json
 
 _ATTRIBUTE = "_nnkit_watch"  # on the model instance: its WatchCallback
 
@@ -113,9 +112,8 @@ class WatchCallback(InstrumentationCallback):
         findings = [f.to_dict() for f in self.findings]
         status = {"status": "stopped", "stopped_by": self.stopped_by} if self.stopped_by \
             else {"status": "completed"}
-        write_atomic(self.log_dir / "metrics.json", json.dumps(
-            {**status, "diagnosis": findings,
-             "diagnosis_checked": dict(self.diagnosis.coverage)}, indent=1) + "\n")
+        write_json(self.log_dir / "metrics.json", {  # (strict JSON: a NaN peak is null)
+            **status, "diagnosis": findings, "diagnosis_checked": dict(self.diagnosis.coverage)})
         if self.verbose:
             print(f"nnkit: {summary_text(findings, self.diagnosis.coverage)}")
 
