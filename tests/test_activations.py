@@ -144,3 +144,56 @@ def test_rrelu_seed_reproduces():
 def test_rrelu_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RReLU(**kwargs)
+
+
+# --- Keras parity of the arguments (issue #18) -------------------------------------------
+
+KINKS = np.array([-2.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0, 2.0, 3.0, 7.0], "float32")
+
+
+def _value_and_gradient(fn, x):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+    return y.numpy(), tape.gradient(y, x).numpy()
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"negative_slope": 0.2}, {"max_value": 1.0}, {"threshold": 0.5},
+    {"negative_slope": 0.1, "max_value": 2.0, "threshold": 0.5},
+    {"negative_slope": 0.3, "threshold": -0.5, "max_value": 3.0},
+])
+def test_relu_takes_keras_arguments_with_keras_values_and_gradients(kwargs):
+    from nnkit.activations.functions import relu, relu_derivative
+
+    ours = _value_and_gradient(lambda x: relu(x, **kwargs), KINKS)
+    theirs = _value_and_gradient(lambda x: keras.activations.relu(x, **kwargs), KINKS)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6, atol=1e-7)  # kinks included
+    np.testing.assert_allclose(np.asarray(relu_derivative(KINKS, **kwargs)), ours[1])
+
+
+def test_leaky_relu_accepts_keras_spelling():
+    from nnkit.activations.functions import leaky_relu
+
+    x = tf.constant(KINKS)
+    np.testing.assert_allclose(leaky_relu(x, negative_slope=0.2).numpy(),
+                               keras.activations.leaky_relu(x).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(leaky_relu(x).numpy(), np.where(KINKS > 0, KINKS, 0.01 * KINKS))
+    with pytest.raises(ValueError, match="same parameter"):
+        leaky_relu(x, alpha=0.3, negative_slope=0.2)
+
+
+def test_get_none_is_linear_as_in_keras():
+    assert activations.get(None) is activations.linear
+    assert keras.activations.get(None)(2.0) == activations.get(None)(2.0)
+
+
+@pytest.mark.parametrize("name", ["elu", "selu"])
+def test_gradient_at_zero_is_keras(name):
+    ours = _value_and_gradient(getattr(activations, name), KINKS)
+    theirs = _value_and_gradient(getattr(keras.activations, name), KINKS)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)  # SELU'(0) = λ, not λα
+    np.testing.assert_allclose(np.asarray(activations.derivative(name)(KINKS)), ours[1],
+                               rtol=1e-6)

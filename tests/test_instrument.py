@@ -271,11 +271,13 @@ def test_only_activations_that_are_zero_below_zero_can_die():
     x = inputs
     for layer in [Activation("relu"), Activation("step"), Activation("leaky_relu"),
                   Activation("elu"), Activation("selu"), PReLU(), RReLU(),
-                  keras.layers.ReLU(), keras.layers.ReLU(negative_slope=0.1)]:
+                  keras.layers.ReLU(), keras.layers.ReLU(negative_slope=0.1),
+                  Activation("relu", {"negative_slope": 0.1})]:
         x = layer(x)
     plans = plan_layers(keras.Model(inputs, keras.layers.Dense(1)(x)))[:-1]
     assert [p.can_die for p in plans] == [True, True, False, False, False, False, False,
-                                          True, False]
+                                          True, False, False]
+    assert plans[-1].keeps_sign  # relu with a negative slope: logged as negative_fraction
 
 
 def test_leaky_relu_at_a_high_rate_is_not_called_dying(tiny_config):

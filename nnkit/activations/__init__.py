@@ -60,9 +60,10 @@ for _fn, _derivative, _description in [
     _DERIVATIVES[_fn.__name__] = _derivative
 
 
-def get(name: str) -> Callable:
-    """The activation function (or layer class) registered as ``name``."""
-    return ACTIVATIONS.get(name)
+def get(name: str | None) -> Callable:
+    """The activation function (or layer class) registered as ``name``; None is linear
+    (as ``keras.activations.get(None)``)."""
+    return linear if name is None else ACTIVATIONS.get(name)
 
 
 def derivative(name: str) -> Callable:

@@ -71,49 +71,82 @@ def hard_tanh_derivative(x):
 
 
 @_serializable
-def relu(x):
-    """ReLU(x) = max(0, x) (Nair & Hinton 2010); ReLU'(0) is taken as 0."""
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """ReLU(x) = max(0, x) (Nair & Hinton 2010); ReLU'(0) is taken as 0.
+
+    Keras' arguments, with Keras' values: f(x) = x for threshold < x ≤ max_value,
+    max_value above it, negative_slope·(x - threshold) for x ≤ threshold. At the kinks the
+    gradient is Keras': the lower side's (negative_slope) at a threshold of 0, 0 at any other
+    threshold, 1 at max_value.
+    """
     x = ops.convert_to_tensor(x)
-    return ops.where(x > 0, x, ops.zeros_like(x))
+    if negative_slope:
+        y = ops.where(x > threshold, x, negative_slope * (x - threshold))
+    else:
+        y = ops.where(x > threshold, x, ops.zeros_like(x))
+    if threshold:
+        y = ops.where(x == threshold, 0.0 * x, y)
+    if max_value is not None:
+        y = ops.where(x > max_value, ops.full_like(x, max_value), y)
+    return y
 
 
-def relu_derivative(x):
-    """ReLU'(x) = 1 for x > 0, else 0."""
+def relu_derivative(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """ReLU'(x) = 1 for threshold < x ≤ max_value, negative_slope below (0 at x = threshold
+    when threshold ≠ 0), 0 above max_value."""
     x = ops.convert_to_tensor(x)
-    return ops.cast(x > 0, x.dtype)
+    d = ops.where(x > threshold, ops.ones_like(x), negative_slope * ops.ones_like(x))
+    if threshold:
+        d = ops.where(x == threshold, ops.zeros_like(x), d)
+    if max_value is not None:
+        d = ops.where(x > max_value, ops.zeros_like(x), d)
+    return d
+
+
+def _slope(alpha, negative_slope):
+    """leaky_relu's slope: nnkit's ``alpha`` or Keras' ``negative_slope`` (not two values)."""
+    if negative_slope is None:
+        return alpha
+    if alpha not in (0.01, negative_slope):
+        raise ValueError(f"leaky_relu: alpha={alpha} and negative_slope={negative_slope} are "
+                         "the same parameter; give one")
+    return negative_slope
 
 
 @_serializable
-def leaky_relu(x, alpha=0.01):
+def leaky_relu(x, alpha=0.01, negative_slope=None):
     """LeakyReLU(x) = x for x > 0, else αx; α = 0.01 as in the notes (Maas et al. 2013).
 
-    Keras' ``leaky_relu`` defaults to a slope of 0.2; pass ``alpha=0.2`` to match it.
+    Keras' ``leaky_relu`` defaults to a slope of 0.2 and calls it ``negative_slope``: either
+    spelling is accepted here (``negative_slope=0.2`` matches Keras' default).
     """
     x = ops.convert_to_tensor(x)
-    return ops.where(x > 0, x, alpha * x)
+    return ops.where(x > 0, x, _slope(alpha, negative_slope) * x)
 
 
-def leaky_relu_derivative(x, alpha=0.01):
+def leaky_relu_derivative(x, alpha=0.01, negative_slope=None):
     """LeakyReLU'(x) = 1 for x > 0, else α."""
     x = ops.convert_to_tensor(x)
-    return ops.where(x > 0, ops.ones_like(x), alpha * ops.ones_like(x))
+    slope = _slope(alpha, negative_slope)
+    return ops.where(x > 0, ops.ones_like(x), slope * ops.ones_like(x))
 
 
 @_serializable
 def elu(x, alpha=1.0):
     """ELU(x) = x for x > 0, else α(e^x - 1) (Clevert et al. 2016).
 
-    The exponential only ever sees min(x, 0), so large inputs cannot overflow.
+    The exponential only ever sees min(x, 0), so large inputs cannot overflow. At 0 the
+    gradient is the positive side's, 1, as Keras' (and so SELU'(0) = λ, as Keras').
     """
     x = ops.convert_to_tensor(x)
     negative = alpha * ops.expm1(ops.minimum(x, 0.0))
-    return ops.where(x > 0, x, negative)
+    return ops.where(x >= 0, x, negative)
 
 
 def elu_derivative(x, alpha=1.0):
-    """ELU'(x) = 1 for x > 0, else αe^x (= ELU(x) + α)."""
+    """ELU'(x) = 1 for x ≥ 0, else αe^x (= ELU(x) + α)."""
     x = ops.convert_to_tensor(x)
-    return ops.where(x > 0, ops.ones_like(x), alpha * ops.exp(ops.minimum(x, 0.0)))
+    return ops.where(x >= 0, ops.ones_like(x), alpha * ops.exp(ops.minimum(x, 0.0)))
 
 
 @_serializable
@@ -126,7 +159,7 @@ def selu(x):
 
 
 def selu_derivative(x):
-    """SELU'(x) = λ for x > 0, else λαe^x."""
+    """SELU'(x) = λ for x ≥ 0, else λαe^x."""
     return SELU_SCALE * elu_derivative(x, SELU_ALPHA)
 
 

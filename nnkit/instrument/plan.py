@@ -84,8 +84,10 @@ def _function_name(function) -> str | None:
 
 def activation_name(layer) -> str | None:
     """The activation whose output ``layer`` returns (None: it has none worth statistics)."""
-    if isinstance(layer, Activation):
+    if isinstance(layer, Activation):  # relu with negative_slope > 0 is a leaky ReLU
         name = layer.activation
+        if name == "relu" and float(layer.params.get("negative_slope") or 0):
+            name = "leaky_relu"
     elif isinstance(layer, PReLU):
         name = "prelu"
     elif isinstance(layer, RReLU):
