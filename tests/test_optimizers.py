@@ -323,3 +323,11 @@ def test_plain_gradient_tape_loop_example_learns(name, lookahead):
     history = module.train(name, epochs=3, learning_rate=0.05 if name != "adam" else None,
                            lookahead=lookahead)
     assert history[-1] < 0.5 * history[0]
+
+
+def test_default_names_are_made_unique_as_keras_does():
+    """Two optimizers of one class get distinct names (Keras: adam, adam_1), as Keras'."""
+    first, second = opt.Adam(), opt.Adam()
+    assert first.name.startswith("adam") and second.name.startswith("adam")
+    assert first.name != second.name
+    assert opt.SGD(name="mine").name == "mine"

@@ -33,7 +33,7 @@ class Adam(HandWrittenOptimizer):
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, epsilon_mode="keras", name="Adam", **kwargs):
+                 amsgrad=False, epsilon_mode="keras", name=None, **kwargs):
         super().__init__(learning_rate, name, **kwargs)
         self.beta_1 = check_range("beta_1", beta_1, 0.0, 1.0)
         self.beta_2 = check_range("beta_2", beta_2, 0.0, 1.0)

@@ -21,7 +21,7 @@ class AdaGrad(HandWrittenOptimizer):
     """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 name="AdaGrad", **kwargs):
+                 name=None, **kwargs):
         super().__init__(learning_rate, name, **kwargs)
         self.initial_accumulator_value = check_range(
             "initial_accumulator_value", initial_accumulator_value, 0.0)
@@ -60,7 +60,7 @@ class RMSProp(HandWrittenOptimizer):
     """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                 centered=False, name="RMSProp", **kwargs):
+                 centered=False, name=None, **kwargs):
         super().__init__(learning_rate, name, **kwargs)
         self.rho = check_range("rho", rho, 0.0, 1.0)
         self.momentum = check_range("momentum", momentum, 0.0, 1.0)
@@ -113,7 +113,7 @@ class AdaDelta(HandWrittenOptimizer):
     the default here) η = 0.001.
     """
 
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="AdaDelta", **kwargs):
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name=None, **kwargs):
         super().__init__(learning_rate, name, **kwargs)
         self.rho = check_range("rho", rho, 0.0, 1.0)
         self.epsilon = check_range("epsilon", epsilon, 0.0, low_inclusive=False)

@@ -15,7 +15,7 @@ class SGD(HandWrittenOptimizer):
     Equals ``keras.optimizers.SGD()`` (default η = 0.01).
     """
 
-    def __init__(self, learning_rate=0.01, name="SGD", **kwargs):
+    def __init__(self, learning_rate=0.01, name=None, **kwargs):
         super().__init__(learning_rate, name, **kwargs)
 
     def update_step(self, gradient, variable, learning_rate):
@@ -39,7 +39,7 @@ class Momentum(HandWrittenOptimizer):
         momentum: β in [0, 1) (default 0.9).
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.9, name="Momentum", **kwargs):
+    def __init__(self, learning_rate=0.01, momentum=0.9, name=None, **kwargs):
         super().__init__(learning_rate, name, **kwargs)
         self.momentum = check_range("momentum", momentum, 0.0, 1.0)
 
@@ -87,7 +87,7 @@ class NAG(Momentum):
         lookahead: apply the plain momentum step, for use with the look-ahead training step.
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.9, lookahead=False, name="NAG", **kwargs):
+    def __init__(self, learning_rate=0.01, momentum=0.9, lookahead=False, name=None, **kwargs):
         super().__init__(learning_rate, momentum, name=name, **kwargs)
         self.lookahead = bool(lookahead)
 
