@@ -122,7 +122,7 @@ def test_activation_layer_keeps_its_parameters():
 
 
 @pytest.mark.parametrize("factory, message", [
-    (lambda: layers.Dense(0), "units must be a positive integer"),
+    (lambda: layers.Dense(0), "expected a positive integer"),
     (lambda: layers.Dropout(1.0), r"rate must be in \[0, 1\)"),
     (lambda: layers.Dropout(-0.1), r"rate must be in \[0, 1\)"),
     (lambda: layers.BatchNormalization(momentum=1.0), r"momentum must be in \[0, 1\)"),
@@ -167,3 +167,12 @@ def test_layer_survives_save_and_reload(name, tmp_path):
     np.testing.assert_allclose(model.predict(x, verbose=0), again.predict(x, verbose=0),
                                rtol=1e-6)
     assert type(again.layers[0]) is type(model.layers[0])
+
+
+@pytest.mark.parametrize("units", [2.5, "64", None, 0, -3, np.int64(3)])
+def test_dense_refuses_the_units_keras_refuses_with_its_message(units):
+    with pytest.raises(ValueError) as keras_error:
+        keras.layers.Dense(units)
+    with pytest.raises(ValueError) as ours:
+        nnkit.layers.Dense(units)
+    assert str(ours.value) == str(keras_error.value)

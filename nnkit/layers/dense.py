@@ -27,9 +27,12 @@ class Dense(keras.layers.Layer):
     def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        if int(units) <= 0:
-            raise ValueError(f"units must be a positive integer, got {units}")
-        self.units = int(units)
+        # Keras' check and message: a Python int only (2.5, "64", None are refused, not
+        # coerced; NumPy integers too, as in Keras)
+        if not isinstance(units, int) or units <= 0:
+            raise ValueError(f"Received an invalid value for `units`, expected a positive "
+                             f"integer. Received: units={units}")
+        self.units = units
         if isinstance(activation, dict):  # a callable as get_config wrote it
             activation = keras.saving.deserialize_keras_object(activation)
         self.activation = activation or "linear"
