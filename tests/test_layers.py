@@ -123,8 +123,7 @@ def test_activation_layer_keeps_its_parameters():
 
 @pytest.mark.parametrize("factory, message", [
     (lambda: layers.Dense(0), "expected a positive integer"),
-    (lambda: layers.Dropout(1.0), r"rate must be in \[0, 1\)"),
-    (lambda: layers.Dropout(-0.1), r"rate must be in \[0, 1\)"),
+    (lambda: layers.Dropout(-0.1), r"rate must be in \[0, 1\]"),
     (lambda: layers.BatchNormalization(momentum=1.0), r"momentum must be in \[0, 1\)"),
     (lambda: layers.BatchNormalization(epsilon=0), "epsilon must be > 0"),
     (lambda: layers.LocalResponseNormalization(depth_radius=-1), "depth_radius must be >= 0"),
@@ -176,3 +175,27 @@ def test_dense_refuses_the_units_keras_refuses_with_its_message(units):
     with pytest.raises(ValueError) as ours:
         nnkit.layers.Dense(units)
     assert str(ours.value) == str(keras_error.value)
+
+
+def test_dropout_noise_shape_rate_one_masks_and_build_as_keras():
+    x = tf.ones([64, 5, 8])
+    ours = layers.Dropout(0.5, noise_shape=(None, 1, 8), seed=3)
+    assert ours.built and keras.layers.Dropout(0.5).built
+    y = ours(x, training=True).numpy()
+    assert np.all(y == y[:, :1, :])  # one mask for every time step, as noise_shape says
+    assert set(np.unique(y)) <= {0.0, 2.0} and 0.35 < (y == 0).mean() < 0.65
+    np.testing.assert_array_equal(layers.Dropout(1.0)(x, training=True).numpy(),
+                                  keras.layers.Dropout(1.0)(x, training=True).numpy())
+    assert layers.Dropout(0.5, noise_shape=(None, 1, 8)).get_config()["noise_shape"] == (
+        None, 1, 8)
+
+    def pooled(dropout):  # a padded sequence: the mask must reach the pooling
+        inputs = keras.Input((6,), dtype="int32")
+        table = lambda shape, dtype=None: tf.reshape(tf.range(40.0), shape)  # noqa: E731
+        h = keras.layers.Embedding(10, 4, mask_zero=True, embeddings_initializer=table)(inputs)
+        return keras.Model(inputs, keras.layers.GlobalAveragePooling1D()(dropout(h)))
+
+    tokens = np.array([[3, 4, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6]], "int32")
+    expected = pooled(keras.layers.Dropout(0.2))(tokens).numpy()
+    np.testing.assert_allclose(expected[0], np.arange(12, 20).reshape(2, 4).mean(0))  # no pads
+    np.testing.assert_allclose(pooled(layers.Dropout(0.2))(tokens).numpy(), expected)
