@@ -17,7 +17,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from nnkit.config import ExperimentConfig, as_config, dump
+from nnkit.config import ConfigError, ExperimentConfig, as_config, dump
 
 
 def _resolved(config, overrides, log_dir) -> ExperimentConfig:
@@ -51,8 +51,6 @@ def sweep(config, overrides=None, log_dir: str | Path | None = None, metric: str
 
     resolved = _resolved(config, overrides, log_dir)
     if resolved.sweep is None:
-        from nnkit.config import ConfigError
-
         raise ConfigError(["sweep: the config has no sweep section (e.g. sweep: "
                            "{model.activation: [relu, tanh]})"])
     with tempfile.TemporaryDirectory(prefix="nnkit-sweep-") as folder:
@@ -68,8 +66,6 @@ def tune(config, overrides=None, log_dir: str | Path | None = None, overwrite: b
 
     resolved = _resolved(config, overrides, log_dir)
     if resolved.search is None:
-        from nnkit.config import ConfigError
-
         raise ConfigError(["search: the config has no search section"])
     with tempfile.TemporaryDirectory(prefix="nnkit-tune-") as folder:
         return tuning.tune(_as_file(resolved, folder), [], resolved, overwrite, verbose)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from nnkit.instrument.diagnosis import Diagnosis
 from nnkit.instrument.flow_plot import gradient_flow_figure, to_png
 from nnkit.instrument.plan import LAYERS_FILE, layer_table
 from nnkit.instrument.recorder import Recorder
-from nnkit.training.run_dir import write_atomic
+from nnkit.training.run_dir import write_json
 
 
 class InstrumentationCallback(keras.callbacks.Callback):
@@ -68,8 +67,7 @@ class InstrumentationCallback(keras.callbacks.Callback):
         """Open the recorder's outputs (its events, ``layers.json``), once."""
         if self.recorder.writer is None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.log_dir / LAYERS_FILE, json.dumps(
-                {"layers": layer_table(self.recorder.plans)}, indent=1) + "\n")
+            write_json(self.log_dir / LAYERS_FILE, {"layers": layer_table(self.recorder.plans)})
         self.recorder.open(self.log_dir / "train")
         self.recorder.diagnosis = self.diagnosis
 

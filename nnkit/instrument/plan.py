@@ -114,7 +114,7 @@ def activation_name(layer) -> str | None:
 def _sublayers(layer) -> list:
     """The layers ``layer`` tracks directly, in the order it tracks them."""
     if isinstance(layer, keras.Model) and hasattr(layer, "_operations"):  # functional
-        return [op for op in layer.layers]
+        return list(layer.layers)
     return list(layer._flatten_layers(include_self=False, recursive=False))
 
 
@@ -144,14 +144,16 @@ def walk(model) -> list[tuple[str, object]]:
     return out
 
 
-def _output_layers(model) -> set[int]:
+def _output_layers(model, walked: list | None = None) -> set[int]:
     """ids of the layers producing the model's outputs (predictions, not hidden signals):
     a functional model's output layers, and inside an output layer that is itself a model,
     its own; a subclassed model has no graph to read, so its last layer with weights (in
-    tracked order, where Keras code defines the head) stands for its output."""
+    tracked order, where Keras code defines the head) stands for its output. ``walked``:
+    :func:`walk` of the model, when the caller has it."""
     found = set()
     if not hasattr(model, "_operations"):  # subclassed
-        owners = [layer for _, layer in walk(model)[1:] if layer._trainable_variables]
+        owners = [layer for _, layer in (walked or walk(model))[1:]
+                  if layer._trainable_variables]
         return {id(owners[-1])} if owners else set()
     for tensor in getattr(model, "outputs", None) or []:
         history = getattr(tensor, "_keras_history", None)
@@ -174,9 +176,10 @@ def _short_name(variable, key: str, root: str) -> str:
 def plan_layers(model: keras.Model) -> list[LayerPlan]:
     """The instrumented layers of ``model`` (built) in depth order, with unique keys."""
     positions = {id(v): i for i, v in enumerate(model.trainable_variables)}
-    outputs = _output_layers(model)
+    walked = walk(model)
+    outputs = _output_layers(model, walked)
     plans, keys = [], set()
-    for key, layer in walk(model):
+    for key, layer in walked:
         cell = _cell(layer)
         variables = [(_short_name(v, key, model.name), positions.pop(id(v)))
                      for v in layer._trainable_variables if id(v) in positions]

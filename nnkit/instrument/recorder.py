@@ -215,6 +215,7 @@ class Recorder:
         :meth:`weight_statistics` (histogram steps only), ``probe_activations`` the probed
         layers' outputs on the probe set (:attr:`probe_inputs`), which dead units are
         counted over (without it: over the batch)."""
+        gradients = [stats.dense_values(g) for g in gradients]  # a sparse one once, for both
         if scalars:
             squares = [stats.half_squared_norm(g) for g in gradients]
             squares += updates.weight_squares() + updates.update_squares()
@@ -230,7 +231,7 @@ class Recorder:
         rows = []
         for plan in self.with_variables:
             for _, i in plan.variables:
-                rows += [histogram(stats.dense_values(gradients[i])), weights["histograms"][i]]
+                rows += [histogram(gradients[i]), weights["histograms"][i]]
         # a probed layer this pass did not call: an empty histogram and NaN statistics
         # (made here: an op at import would start TensorFlow before a strategy exists)
         activations = [tf.fill([1, 1], _NAN) if output is None else tf.cast(output, tf.float32)
