@@ -78,7 +78,7 @@ def test_a_bad_out_path_is_an_error_before_any_work(two_runs, tmp_path, capsys, 
 
 
 def test_runs_with_different_layers_line_up_by_key():
-    from nnkit.report.figures import merged_order
+    from nnkit.layer_keys import merged_order
 
     with_bn = ["h01_dense", "h01_batch_norm", "h02_dense", "h02_batch_norm", "output"]
     plain = ["h01_dense", "h02_dense", "output"]

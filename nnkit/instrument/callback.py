@@ -12,7 +12,8 @@ import tensorflow as tf
 from nnkit.findings import summary_text
 from nnkit.instrument.diagnosis import Diagnosis
 from nnkit.instrument.flow_plot import gradient_flow_figure, to_png
-from nnkit.instrument.plan import LAYERS_FILE, layer_table
+from nnkit.instrument.plan import layer_table
+from nnkit.layer_keys import LAYERS_FILE
 from nnkit.instrument.recorder import Recorder
 from nnkit.training.run_dir import write_json
 

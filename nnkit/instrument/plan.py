@@ -205,7 +205,6 @@ def plan_layers(model: keras.Model) -> list[LayerPlan]:
     return plans
 
 
-LAYERS_FILE = "layers.json"  # in the run folder: the planned layers, for report and dashboard
 
 
 def layer_table(plans: list[LayerPlan]) -> list[dict]:

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
+from nnkit.layer_keys import merged_order  # noqa: E402
 from nnkit.report.reader import Run  # noqa: E402
 
 
@@ -65,20 +66,6 @@ def final_flow(runs: list[Run], tail: float = 0.1):
     ax.set_title("gradient flow", fontsize=9)
     figure.tight_layout()
     return figure
-
-
-def merged_order(orders: list[list[str]]) -> list[str]:
-    """The keys of several depth orders in one order that keeps each: a key the others
-    lack goes right before the next key of its own run that is already placed (a batch
-    norm after its dense layer, an extra hidden layer before the output)."""
-    merged: list[str] = []
-    for order in orders:
-        for i, key in enumerate(order):
-            if key not in merged:
-                after = next((merged.index(k) for k in order[i + 1:] if k in merged),
-                             len(merged))
-                merged.insert(after, key)
-    return merged
 
 
 def loss_curves(runs: list[Run]):

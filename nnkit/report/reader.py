@@ -11,7 +11,7 @@ import numpy as np
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.util import tensor_util
 
-from nnkit.instrument.plan import LAYERS_FILE
+from nnkit.layer_keys import LAYERS_FILE
 
 
 
