@@ -1,0 +1,210 @@
+"""The nnkit tab: the server's matrix against NumPy, the routes through TensorBoard's real
+server over real run folders, and the frontend in a real headless Chromium."""
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import TINY
+from nnkit.dashboard.series import layer_matrix, profile_at, step_bins
+from nnkit.report.reader import read_run
+
+
+def test_columns_are_the_steps_when_they_fit_else_bins_of_equal_width():
+    steps = np.arange(0, 50, 5)
+    first, last = step_bins(steps, 20)
+    assert first.tolist() == last.tolist() == steps.tolist()
+    first, last = step_bins(np.arange(1000), 10)
+    assert first.tolist() == list(range(0, 1000, 100))
+    assert last.tolist() == list(range(99, 1000, 100))
+
+
+def test_a_cell_is_the_geometric_mean_of_its_steps_and_a_failing_step_is_flagged():
+    rng = np.random.default_rng(0)
+    steps = np.arange(100)
+    a = 10.0 ** rng.normal(-3, 1, 100)
+    b = np.exp(rng.normal(0, 1, 100))
+    b[37] = np.nan
+    b[80:90] = 0.0
+    matrix = layer_matrix({"b": (steps, b), "a": (steps, a)}, ["a", "missing", "b"],
+                          "grad_norm", columns=10)
+    assert matrix["layers"] == ["a", "b"]
+    values = np.array(matrix["values"], dtype=float)
+    assert np.allclose(values[0], np.log10(a).reshape(10, 10).mean(axis=1), atol=1e-5)
+    finite_b = np.where(np.isfinite(b) & (b > 0), np.log10(np.where(b > 0, b, 1)), np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the all-zero column's empty mean
+        expected = np.nanmean(finite_b.reshape(10, 10), axis=1)
+    assert np.allclose(values[1], expected, atol=1e-5, equal_nan=True)
+    assert matrix["nonfinite"] == [[1, 3]]  # step 37: column 3, whatever else it holds
+    assert matrix["zero"] == [[1, 8]]  # steps 80-89 all exactly 0
+    assert profile_at(matrix, 55) == (50, [matrix["values"][0][5], matrix["values"][1][5]])
+
+
+def test_fractions_are_drawn_as_they_are():
+    matrix = layer_matrix({"x": (np.arange(4), np.array([0.0, 0.5, 1.0, 0.25]))}, ["x"],
+                          "dead_fraction")
+    assert not matrix["log"] and matrix["values"] == [[0.0, 0.5, 1.0, 0.25]]
+    assert matrix["zero"] == []
+
+
+# --- through TensorBoard's own server ----------------------------------------------------
+
+
+def _train(log_dir: Path, name: str, depth: int) -> Path:
+    from nnkit.api import run
+    config = copy.deepcopy(TINY)
+    config["experiment"]["name"] = name
+    config["model"]["depth"] = depth
+    config["training"]["epochs"] = 1
+    config["logging"] = {"histogram_every_n_steps": 2}
+    return Path(run(config, log_dir=log_dir, verbose=0).run_dir)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """Two real runs (2 and 3 hidden layers) under one log folder, served by TensorBoard
+    with the plugins it finds itself (nnkit's through its entry point); stopped after."""
+    from tensorboard import program
+    logdir = tmp_path_factory.mktemp("tb")
+    runs = {"shallow": _train(logdir, "shallow", 2), "deep": _train(logdir, "deep", 3)}
+    board = program.TensorBoard()
+    board.configure(argv=[None, "--logdir", str(logdir), "--port", "0", "--host", "127.0.0.1",
+                          "--load_fast", "false", "--reload_interval", "1"])
+    server = board._make_server()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = server.get_url().rstrip("/")
+    try:
+        start = time.monotonic()
+        while time.monotonic() - start < 60:  # the multiplexer loads in the background
+            if len(_get(url, "runs")["runs"]) == 2:
+                break
+            time.sleep(0.25)
+        yield url, runs
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def _get(url: str, route: str, **params):
+    query = urllib.parse.urlencode(params, doseq=True)
+    with urllib.request.urlopen(f"{url}/data/plugin/nnkit/{route}?{query}", timeout=20) as r:
+        return json.loads(r.read())
+
+
+def _gradient_layers(folder: Path) -> list[str]:
+    rows = json.loads((folder / "layers.json").read_text())["layers"]
+    return [row["key"] for row in rows if row["variables"]]
+
+
+def test_tensorboard_lists_the_nnkit_tab_as_an_es_module_plugin(served):
+    url, _ = served
+    with urllib.request.urlopen(f"{url}/data/plugins_listing", timeout=20) as response:
+        listing = json.loads(response.read())
+    assert listing["nnkit"]["enabled"] is True
+    assert listing["nnkit"]["loading_mechanism"] == {
+        "type": "IFRAME", "module_path": "/data/plugin/nnkit/static/index.js"}
+    with urllib.request.urlopen(f"{url}/data/plugin/nnkit/static/index.js", timeout=20) as r:
+        assert "export async function render" in r.read().decode()
+
+
+def test_the_matrix_holds_the_event_files_values_in_depth_order(served):
+    url, runs = served
+    listing = {r["name"].split("/")[0]: r for r in _get(url, "runs")["runs"]}
+    for name, folder in runs.items():
+        entry = listing[name]
+        assert entry["status"] == "completed"
+        assert entry["layers"] == len(_gradient_layers(folder))
+        matrix = _get(url, "matrix", run=entry["run"], quantity="grad_norm")
+        assert matrix["layers"] == _gradient_layers(folder)
+        reference = read_run(folder)  # an independent reader of the same event files
+        for key, row in zip(matrix["layers"], matrix["values"]):
+            steps, values = reference.series("train", f"grad_norm/{key}")
+            assert matrix["first_steps"] == steps.tolist()
+            assert np.allclose(row, np.log10(values), atol=1e-5)
+
+
+def test_the_profile_aligns_runs_of_different_depth_by_layer_key(served):
+    url, _ = served
+    names = {r["name"].split("/")[0]: r["run"] for r in _get(url, "runs")["runs"]}
+    profile = _get(url, "profile", run=[names["deep"], names["shallow"]], step=3)
+    assert profile["layers"] == ["h01_dense", "h02_dense", "h03_dense", "output"]
+    deep, shallow = profile["runs"]
+    assert shallow["values"][2] is None and None not in deep["values"]
+    matrix = _get(url, "matrix", run=names["shallow"])
+    column = matrix["first_steps"].index(shallow["step"])
+    by_key = dict(zip(matrix["layers"], (row[column] for row in matrix["values"])))
+    assert shallow["values"][3] == by_key["output"] and shallow["values"][0] == by_key["h01_dense"]
+
+
+@pytest.mark.parametrize("route, params, status", [
+    ("matrix", {"run": "nope/train"}, 404),
+    ("matrix", {"run": "x", "quantity": "loss"}, 400),
+    ("matrix", {"run": "x", "columns": "many"}, 400),
+    ("profile", {}, 400),
+    ("static/..%2f..%2fplugin.py", {}, 404),
+    ("static/plugin.py", {}, 404),
+])
+def test_bad_requests_get_an_error_not_a_traceback(served, route, params, status):
+    url, _ = served
+    with pytest.raises(urllib.error.HTTPError) as error:
+        _get(url, route, **params)
+    assert error.value.code == status
+
+
+# --- the frontend in a real browser --------------------------------------------------------
+
+
+def _browser() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def _chromium(url: str, *extra: str, user_dir: Path) -> subprocess.CompletedProcess:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={user_dir}", "--virtual-time-budget=30000"]
+    return subprocess.run([_browser(), *flags, *extra, url], capture_output=True, timeout=120,
+                          text=True)
+
+
+def test_the_tab_draws_one_heatmap_row_per_layer_in_a_real_browser(served, tmp_path):
+    if _browser() is None:
+        if os.environ.get("NNKIT_REQUIRE_BROWSER"):
+            pytest.fail("NNKIT_REQUIRE_BROWSER is set but no chromium was found")
+        pytest.skip("no chromium/chrome on PATH (.ci/run installs Debian's chromium)")
+    url, runs = served
+    # the frame TensorBoard puts the tab in: its own entry page, which imports index.js
+    page = _chromium(f"{url}/data/plugin_entry.html?name=nnkit", "--dump-dom",
+                     user_dir=tmp_path / "dom")
+    dom = page.stdout
+    assert 'data-ready="true"' in dom, dom[-2000:]
+    shown = sorted(_get(url, "runs")["runs"], key=lambda r: r["run"])[0]["run"]
+    folder = next(f for n, f in runs.items() if shown.startswith(n + "/"))
+    assert dom.count('class="heatmap-row"') == len(_gradient_layers(folder))
+    assert dom.count('class="series"') >= len(_gradient_layers(folder))  # lines and profile
+    # the whole TensorBoard page with the tab open, kept as an artifact
+    artifacts = Path(os.environ.get("NNKIT_TEST_ARTIFACTS", "logs/test-artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shot = artifacts / "dashboard.png"
+    _chromium(f"{url}/#nnkit", f"--screenshot={shot.resolve()}", "--window-size=1400,1600",
+              user_dir=tmp_path / "shot")
+    import matplotlib.pyplot as plt
+    image = plt.imread(shot)[..., :3]
+    coloured = (image.max(axis=2) - image.min(axis=2)) > 0.2  # not white, grey or black
+    assert coloured[100:].mean() > 0.01, "the tab looks blank"  # below TensorBoard's bar
