@@ -17,7 +17,7 @@ from nnkit.training import TrainingModel, run
 from event_files import read_tags
 
 
-LoggingConfig = Logging(every_n_steps=1, histogram_every_n_steps=1)
+LoggingConfig = Logging(every_n_steps=1, histogram_every_n_steps=1, per_variable=True)
 
 
 def _known_model():
@@ -78,6 +78,20 @@ def test_every_n_steps_and_histogram_steps(tmp_path):
     tags = read_tags(tmp_path / "train")
     assert sorted(tags["grad_norm/global"]) == [0, 3, 6, 9]
     assert sorted(tags["dead_fraction/h01_activation"]) == [0, 5]
+
+
+def test_weights_every_n_logged_steps_and_per_variable_tags_off_by_default(tmp_path):
+    Every = Logging(every_n_steps=2, weights_every_n_logged=3, histogram_every_n_steps=0)
+    model = _known_model()
+    callback = instrument.attach(model, Every, tmp_path)
+    model.compile(nnkit.optimizers.SGD(0.01), "mse")
+    model.fit(np.ones((52, 3), "float32"), np.zeros((52, 1)), batch_size=2, epochs=1,
+              verbose=0, callbacks=[callback])
+    tags = read_tags(tmp_path / "train")
+    assert sorted(tags["grad_norm/h01_dense"]) == list(range(0, 26, 2))
+    assert sorted(tags["weight_norm/h01_dense"]) == [0, 6, 12, 18, 24]
+    assert sorted(tags["update_ratio/output"]) == [0, 6, 12, 18, 24]
+    assert not [t for t in tags if t.count("/") == 2]  # no grad_norm/<layer>/kernel
 
 
 def test_scalar_summaries_encoded_from_a_template_parse_as_tensorboard_reads_them():
@@ -152,7 +166,8 @@ def test_xla_compiled_steps_log_what_uncompiled_ones_do(tiny_config):
     from tensorflow.python.framework.config import disable_op_determinism
 
     disable_op_determinism()
-    overrides = ["logging.histogram_every_n_steps=4", "training.epochs=1"]
+    overrides = ["logging.histogram_every_n_steps=4", "logging.weights_every_n_logged=1",
+                 "training.epochs=1"]
     tags = [read_tags(_run(tiny_config, overrides + [f"training.jit_compile={jit}"]).run_dir
                       / "train") for jit in ("false", "true")]
     assert tags[0].keys() == tags[1].keys()

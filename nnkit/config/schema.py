@@ -96,7 +96,14 @@ class Training(Section):
 
 class Logging(Section):
     instrument: bool = Field(True, description="per-layer gradient statistics in TensorBoard")
-    every_n_steps: PositiveInt = Field(1, description="per-layer norms every N steps")
+    every_n_steps: PositiveInt = Field(
+        1, description="per-layer gradient norms (and the global one) every N steps")
+    weights_every_n_logged: PositiveInt = Field(
+        10, description="weight norms and update ratios (slow-moving) on every N-th of those "
+                        "steps")
+    per_variable: bool = Field(
+        False, description="also each variable's gradient norm (grad_norm/<layer>/kernel, "
+                           "/bias) besides the per-layer ones")
     histogram_every_n_steps: NonNegativeInt = Field(
         100, description="histograms, activation statistics, dead units (0: never)")
     probe_samples: NonNegativeInt = Field(

@@ -46,7 +46,8 @@ def recorder_and_diagnosis(model, logging, probe_inputs=None,
     """The :class:`Recorder` of a built Keras model's planned layers and the
     :class:`Diagnosis` its rows feed, as the ``logging`` config section says."""
     recorder = Recorder(plan_layers(model), logging.every_n_steps,
-                        logging.histogram_every_n_steps, probe_inputs)
+                        logging.histogram_every_n_steps, probe_inputs, logging.per_variable,
+                        logging.weights_every_n_logged)
     widths = {p.key: int(model.trainable_variables[p.kernel].shape[-1])
               for p in recorder.with_kernel}
     diagnosis = Diagnosis(thresholds(logging), [p.key for p in recorder.with_kernel],

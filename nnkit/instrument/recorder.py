@@ -35,10 +35,14 @@ class Recorder:
     """Writes the statistics of :mod:`nnkit.instrument.plan` for one model."""
 
     def __init__(self, plans: list[LayerPlan], every_n_steps: int = 1,
-                 histogram_every_n_steps: int = 100, probe_inputs=None):
+                 histogram_every_n_steps: int = 100, probe_inputs=None,
+                 per_variable: bool = False, weights_every_n_logged: int = 10):
         self.plans = plans
         self.every = int(every_n_steps)
         self.histogram_every = int(histogram_every_n_steps)
+        self.per_variable = bool(per_variable)
+        # weight_norm and update_ratio (slow-moving) on steps that are multiples of this
+        self.weights_every = self.every * int(weights_every_n_logged)
         self.writer = self.scalar_file = None  # opened by open() before training starts
         self.with_variables = [p for p in plans if p.variables]
         self.probed = [p for p in plans if p.probed]
@@ -68,26 +72,35 @@ class Recorder:
                                    v before the update;
         pool (derived at flush) = [‖∇v‖ (V), ‖∇‖ per layer (L), ‖W‖ per layer (L),
                                    ‖ΔW‖/‖W‖ per layer (L), global ‖∇‖, learning rate],
-        gathered into tag order.
+        gathered into the order of two groups of tags: the gradients' (every logged step:
+        per layer, per variable when ``per_variable``, global, learning rate) and the
+        weights' (``weight_norm``, ``update_ratio``: on steps that are multiples of
+        ``weights_every``).
         """
         variables = [i for p in self.with_variables for _, i in p.variables]
         self.n_variables = (max(variables) + 1) if variables else 0
         n_layers = len(self.with_variables)
         self.membership = np.zeros((self.n_variables, n_layers), "float32")
-        tags, index = [], []
+        tags, index, weight_tags, weight_index = [], [], [], []
         for layer, plan in enumerate(self.with_variables):
             for name, i in plan.variables:
                 self.membership[i, layer] = 1.0
-                tags.append(f"grad_norm/{plan.key}/{name}")
-                index.append(i)
-            for offset, prefix in enumerate(("grad_norm", "weight_norm", "update_ratio")):
-                tags.append(f"{prefix}/{plan.key}")
-                index.append(self.n_variables + offset * n_layers + layer)
+                if self.per_variable:
+                    tags.append(f"grad_norm/{plan.key}/{name}")
+                    index.append(i)
+            tags.append(f"grad_norm/{plan.key}")
+            index.append(self.n_variables + layer)
+            for offset, prefix in enumerate(("weight_norm", "update_ratio"), start=1):
+                weight_tags.append(f"{prefix}/{plan.key}")
+                weight_index.append(self.n_variables + offset * n_layers + layer)
         tags += ["grad_norm/global", "learning_rate"]
         index += [self.n_variables + 3 * n_layers, self.n_variables + 3 * n_layers + 1]
-        self.scalar_tags, self._scalar_index = tags, np.array(index, "int32")
+        self.scalar_tags = tags + weight_tags
+        self._scalar_index = np.array(index, "int32")
+        self._weight_index = np.array(weight_index, "int32")
         self.scalar_rows = ScalarRows(3 * self.n_variables + 1)
         self._scalar_writer = ScalarWriter(tags)
+        self._weight_writer = ScalarWriter(weight_tags)
 
     def _layout_histograms(self) -> None:
         tags = []
@@ -153,11 +166,14 @@ class Recorder:
             applied = np.isfinite(rows[:, :self.n_variables]).all(axis=1)
             rows, steps = rows[applied], steps[applied]
         if len(rows):
-            values, layer_grad, squares = self._scalar_values(rows)
+            pool, layer_grad, squares = self._scalar_values(rows)
             self._flow_sum += layer_grad.sum(axis=0)
             self._flow_count += len(rows)
             self._find_nonfinite(layer_grad, steps)
-            self._scalar_writer.write(self.scalar_file, values, steps)
+            self._scalar_writer.write(self.scalar_file, pool[:, self._scalar_index], steps)
+            due = steps % self.weights_every == 0
+            self._weight_writer.write(self.scalar_file, pool[due][:, self._weight_index],
+                                      steps[due])
             if self.diagnosis is not None:
                 self.diagnosis.add_gradient_rows(steps, *self._kernel_gradients(squares))
         self._histogram_scalar_writer.write(self.scalar_file, *histogram_rows)
@@ -166,9 +182,9 @@ class Recorder:
         self.scalar_file.flush()
 
     def _scalar_values(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(the logged values [k, tags], ‖∇‖ per layer [k, L], the squares [k, 3, V]) from
-        stored rows [k, 3V+1]: per-variable squares summed into layers by the membership
-        matrix."""
+        """(the values of every tag [k, pool], ‖∇‖ per layer [k, L], the squares [k, 3, V])
+        from stored rows [k, 3V+1]: per-variable squares summed into layers by the
+        membership matrix."""
         squares = 2.0 * rows[:, :-1].astype("float64").reshape(len(rows), 3, self.n_variables)
         with np.errstate(invalid="ignore", over="ignore"):  # a failing run's NaN/Inf stay
             layer_grad, layer_weight, layer_update = np.moveaxis(
@@ -177,7 +193,7 @@ class Recorder:
                                    layer_update / (layer_weight + 1e-12),
                                    np.sqrt(squares[:, 0].sum(axis=1))[:, None],
                                    rows[:, -1:]], axis=1)
-        return pool[:, self._scalar_index], layer_grad, squares
+        return pool, layer_grad, squares
 
     def _kernel_gradients(self, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(log10 ‖∇W‖/‖W‖ per kernel [k, kernels], global ‖∇‖ [k]) from the squares
