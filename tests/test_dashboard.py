@@ -165,6 +165,47 @@ def test_bad_requests_get_an_error_not_a_traceback(served, route, params, status
     assert error.value.code == status
 
 
+def test_each_run_folder_has_a_custom_scalars_layout_with_every_layer(served):
+    """The layout parses as TensorBoard's proto; each chart's regex matches every layer's
+    tag of its quantity and nothing else; TensorBoard's Custom Scalars tab serves it."""
+    import re
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.custom_scalar import layout_pb2, metadata
+    from tensorboard.util import tensor_util
+
+    url, runs = served
+    for folder in runs.values():
+        events = EventAccumulator(str(folder / "train"), size_guidance={"tensors": 0})
+        events.Reload()
+        (event,) = events.Tensors(metadata.CONFIG_SUMMARY_TAG)
+        layout = layout_pb2.Layout.FromString(tensor_util.make_ndarray(event.tensor_proto).item())
+        charts = {chart.title.split(" ")[0]: chart.multiline.tag[0]
+                  for chart in layout.category[0].chart}
+        tags = set(read_run(folder).scalars["train"])
+        layers = _gradient_layers(folder)
+        for quantity, prefix in (("gradient", "grad_norm"), ("weight", "weight_norm"),
+                                 ("update", "update_ratio")):
+            matched = {t for t in tags if re.search(charts[quantity], t)}
+            assert matched == {f"{prefix}/{key}" for key in layers}, quantity
+    with urllib.request.urlopen(f"{url}/data/plugin/custom_scalars/layout", timeout=20) as r:
+        served_layout = json.loads(r.read())
+    assert served_layout["category"][0]["title"] == "nnkit: every layer"
+    assert len(served_layout["category"][0]["chart"]) == len(charts)  # runs' charts merged
+
+
+def test_the_layout_leaves_out_per_variable_tags_when_they_are_logged():
+    import re
+
+    from nnkit.instrument.layout import layer_regex
+    pattern = layer_regex("grad_norm", ["kernel", "bias", "recurrent_kernel"])
+    for tag, expected in (("grad_norm/encoder/dense", True), ("grad_norm/lstm", True),
+                          ("grad_norm/encoder/dense/kernel", False),
+                          ("grad_norm/lstm/recurrent_kernel", False),
+                          ("grad_norm/global", False), ("grad_norm/globalish", True)):
+        assert bool(re.search(pattern, tag)) is expected, tag
+
+
 # --- the frontend in a real browser --------------------------------------------------------
 
 

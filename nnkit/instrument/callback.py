@@ -12,6 +12,7 @@ import tensorflow as tf
 from nnkit.findings import summary_text
 from nnkit.instrument.diagnosis import Diagnosis
 from nnkit.instrument.flow_plot import gradient_flow_figure, to_png
+from nnkit.instrument.layout import write_layout
 from nnkit.instrument.plan import layer_table
 from nnkit.layer_keys import LAYERS_FILE
 from nnkit.instrument.recorder import Recorder
@@ -69,6 +70,11 @@ class InstrumentationCallback(keras.callbacks.Callback):
         if self.recorder.writer is None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             write_json(self.log_dir / LAYERS_FILE, {"layers": layer_table(self.recorder.plans)})
+            recorder = self.recorder
+            variables = {name for p in recorder.with_variables for name, _ in p.variables}
+            write_layout(self.log_dir / "train",
+                         recorder.scalar_tags + recorder.histogram_scalar_tags,
+                         variables if recorder.per_variable else ())
         self.recorder.open(self.log_dir / "train")
         self.recorder.diagnosis = self.diagnosis
 
