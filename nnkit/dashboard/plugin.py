@@ -19,6 +19,7 @@ Routes, under ``/data/plugin/nnkit/``:
 from __future__ import annotations
 
 import mimetypes
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ PLUGIN_NAME = "nnkit"
 STATIC = Path(__file__).with_name("static")
 MAX_COLUMNS = 2000
 _SCALARS = "scalars"  # TensorBoard's scalar plugin, whose summaries nnkit writes
+_CACHED = 64  # matrices kept
 _READ_ALL = 1_000_000  # "downsample" to more than TensorBoard keeps: every point it holds
 
 
@@ -46,6 +48,8 @@ class NnkitPlugin(base_plugin.TBPlugin):
     def __init__(self, context: base_plugin.TBContext):
         self._data = context.data_provider
         self._logdir = context.logdir or ""
+        self._cache: OrderedDict = OrderedDict()  # (experiment, run, quantity, columns) →
+        # (the series' lengths and last times, the matrix)
 
     def frontend_metadata(self):
         return base_plugin.FrontendMetadata(es_module_path="/static/index.js", tab_name="nnkit")
@@ -62,30 +66,45 @@ class NnkitPlugin(base_plugin.TBPlugin):
 
     # --- data --------------------------------------------------------------------------
 
-    def _nnkit_runs(self, ctx, experiment: str) -> dict[str, list[str]]:
-        """TensorBoard run → its scalar tags, for the runs with per-layer gradient norms."""
+    def _nnkit_runs(self, ctx, experiment: str) -> dict[str, dict]:
+        """TensorBoard run → {its scalar tag: TensorBoard's ScalarTimeSeries}, for the runs
+        with per-layer gradient norms."""
         listing = self._data.list_scalars(ctx, experiment_id=experiment, plugin_name=_SCALARS)
-        return {run: list(tags) for run, tags in listing.items()
+        return {run: tags for run, tags in listing.items()
                 if any(t.startswith("grad_norm/") and t != "grad_norm/global" for t in tags)}
 
     def _matrix(self, ctx, experiment: str, run: str, quantity: str, columns: int) -> dict:
+        """The matrix, from the cache while the run's series have not grown (TensorBoard
+        turns each point it reads into an array: the read, not the binning, is the cost)."""
         tags = self._nnkit_runs(ctx, experiment).get(run)
         if tags is None:
             raise errors.NotFoundError(f"no run {run!r} with nnkit's per-layer tags")
         folder = run_files.run_folder(self._logdir, run)
         layers = run_files.layer_keys(folder, tags)
         wanted = [f"{quantity}/{key}" for key in layers if f"{quantity}/{key}" in tags]
+        version = tuple((t, tags[t].max_step, tags[t].max_wall_time) for t in wanted)
+        key = (experiment, run, quantity, columns)
+        cached = self._cache.get(key)
+        if cached is None or cached[0] != version:
+            cached = (version, layer_matrix(self._read(ctx, experiment, run, wanted), layers,
+                                            quantity, columns))
+            self._cache[key] = cached
+            while len(self._cache) > _CACHED:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+        status, findings = run_files.findings(folder)
+        return {**cached[1], "run": run, "name": run_files.display_name(run), "status": status,
+                "all_layers": layers, "findings": findings,
+                "title": QUANTITIES[quantity].title}
+
+    def _read(self, ctx, experiment: str, run: str, wanted: list[str]) -> dict:
+        """{layer key: (steps, values)} of the tags ``wanted`` (``<quantity>/<key>``)."""
         read = self._data.read_scalars(
             ctx, experiment_id=experiment, plugin_name=_SCALARS, downsample=_READ_ALL,
             run_tag_filter=provider.RunTagFilter(runs=[run], tags=wanted)).get(run, {})
-        series = {tag.split("/", 1)[1]: (np.array([d.step for d in data]),
-                                         np.array([d.value for d in data]))
-                  for tag, data in read.items()}
-        matrix = layer_matrix(series, layers, quantity, columns)
-        status, findings = run_files.findings(folder)
-        return {**matrix, "run": run, "name": run_files.display_name(run), "status": status,
-                "all_layers": layers, "findings": findings,
-                "title": QUANTITIES[quantity].title}
+        return {tag.split("/", 1)[1]: (np.array([d.step for d in data]),
+                                       np.array([d.value for d in data]))
+                for tag, data in read.items()}
 
     # --- routes ------------------------------------------------------------------------
 
