@@ -61,6 +61,16 @@ def get(url: str) -> bytes:
         return response.read()
 
 
+def loaded(url: str, args) -> bool:
+    """Whether TensorBoard has read the whole run (its last tag up to the last step): until
+    then its loading thread competes for the interpreter and the series keep growing."""
+    try:
+        matrix = json.loads(get(url))
+    except OSError:
+        return False
+    return len(matrix["layers"]) == args.layers and matrix["last_steps"][-1] == args.steps - 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=30)
@@ -73,12 +83,12 @@ def main() -> None:
                              ("every point", ["--samples_per_plugin", "scalars=0"])):
             server, url = serve(Path(logdir), extra)
             base = f"{url}/data/plugin/nnkit"
-            deadline = time.monotonic() + 300
-            while not json.loads(get(f"{base}/runs"))["runs"]:  # loaded in the background
-                if time.monotonic() > deadline:
-                    raise SystemExit("TensorBoard did not load the run in 300 s")
-                time.sleep(0.5)
             run = urllib.parse.quote("big/train")
+            deadline = time.monotonic() + 600
+            while not loaded(f"{base}/matrix?run={run}&quantity=update_ratio", args):
+                if time.monotonic() > deadline:  # TensorBoard loads in the background
+                    raise SystemExit("TensorBoard did not load the run in 600 s")
+                time.sleep(1.0)
             routes = {"runs": f"{base}/runs",
                       "matrix (grad_norm)": f"{base}/matrix?run={run}&quantity=grad_norm",
                       "profile": f"{base}/profile?run={run}&step={args.steps // 2}"}

@@ -114,11 +114,15 @@ class InstrumentationCallback(keras.callbacks.Callback):
             self.stopped_by = {**found[0].to_dict(), "epoch": epoch + 1}
             self.model.stop_training = True
 
+    def _first(self):
+        """The first epoch's flow, drawn beside a later one's (None while it is the only)."""
+        return self.flow_history[0] if len(self.flow_history) > 1 else None
+
     def _log_image(self, epoch: int) -> None:
         """The flow picture as a TensorBoard image (drawing it costs ~0.1-0.2 s, so epochs
         shorter than ``image_every_seconds`` are drawn only every so often, and the last)."""
         png = to_png(gradient_flow_figure(self.keys, self.flow_history[-1],
-                                          f"gradient flow, epoch {epoch + 1}"))
+                                          f"gradient flow, epoch {epoch + 1}", self._first()))
         with self.recorder.writer.as_default(step=epoch):
             tf.summary.image("gradient_flow", tf.io.decode_png(png)[None])
         self.recorder.writer.flush()
@@ -156,7 +160,8 @@ class InstrumentationCallback(keras.callbacks.Callback):
         flow = self.flow_history[-1] if self.flow_history else None
         if flow is not None:
             (self.log_dir / "gradient_flow.png").write_bytes(
-                to_png(gradient_flow_figure(self.keys, flow, "gradient flow, last epoch")))
+                to_png(gradient_flow_figure(self.keys, flow, "gradient flow, last epoch",
+                                            self._first())))
         self._report(step, final=True)
         recorder.writer.flush()
 

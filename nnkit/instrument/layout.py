@@ -25,6 +25,7 @@ from tensorboard.util import tensor_util
 from nnkit.instrument.event_file import EventFile
 
 CATEGORY = "nnkit: every layer"
+LAYOUT_NAME = "nnkit-layout"  # the event file's name ends .<this>.v2
 CHARTS = {  # tag prefix: chart title
     "grad_norm": "gradient norm ‖∇‖ per layer",
     "update_ratio": "update ratio ‖ΔW‖/‖W‖ per layer",
@@ -56,12 +57,15 @@ def layout(prefixes, variables=()) -> layout_pb2.Layout:
 
 def write_layout(folder: str | Path, tags, variables=()) -> None:
     """Write the layout of the quantities among ``tags`` into ``folder`` (its own event
-    file, at step 0); ``variables`` as for :func:`layout`."""
+    file, at step 0, once: a resumed run keeps the one it has); ``variables`` as for
+    :func:`layout`."""
+    if any(Path(folder).glob(f"*{LAYOUT_NAME}*")):
+        return
     prefixes = {tag.split("/", 1)[0] for tag in tags}
     value = summary_pb2.Summary.Value(
         tag=metadata.CONFIG_SUMMARY_TAG,
         metadata=metadata.create_summary_metadata(),
         tensor=tensor_util.make_tensor_proto(layout(prefixes, variables).SerializeToString()))
-    events = EventFile(folder, name="nnkit-layout")
+    events = EventFile(folder, name=LAYOUT_NAME)
     events.write(summary_pb2.Summary(value=[value]).SerializeToString(), 0)
     events.close()
