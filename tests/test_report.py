@@ -32,10 +32,45 @@ def test_html_report_has_figures_and_diagnosis(two_runs, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == f"report: {out}"
     page = out.read_text()
     images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
-    assert len(images) == 3
+    assert len(images) == 4  # norms over time, heatmaps, final flow, loss
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
     assert page.count("<tr>") >= 3, "a header and a row per run at least"
     assert "pair/" in page
+    assert page.count("activation=sigmoid") >= 1 and page.count("activation=relu") >= 1
+
+
+def test_runs_are_labelled_by_what_differs_in_their_configs():
+    from nnkit.report.labels import difference_labels
+
+    a = {"model.activation": "relu", "model.depth": 2, "optimizer.name": "adam",
+         "experiment.log_dir": "x", "data.seed": 1, "model.seed": 1}
+    b = {**a, "model.activation": "sigmoid", "model.depth": 10, "experiment.log_dir": "y",
+         "data.seed": 2, "model.seed": 3}
+    assert difference_labels([a, b, None], ["r1", "r2", "watched"]) == [
+        "activation=relu, depth=2, data.seed=1, model.seed=1",
+        "activation=sigmoid, depth=10, data.seed=2, model.seed=3", "watched"]
+    assert difference_labels([a], ["only"]) == ["only"]
+
+
+def test_report_figures_use_fonts_of_10_pt_and_keep_legends_off_the_data(two_runs):
+    import matplotlib.pyplot as plt
+
+    from nnkit.report import figures
+    from nnkit.report.reader import find_runs, label_runs, read_run
+
+    runs = label_runs([read_run(p) for p in find_runs([two_runs])])
+    for draw in (figures.norms_over_time, figures.heatmaps, figures.final_flow,
+                 figures.loss_curves):
+        figure = draw(runs)
+        figure.canvas.draw()
+        sizes = [t.get_fontsize() for t in figure.findobj(plt.Text) if t.get_text()]
+        assert min(sizes) >= 10, draw.__name__
+        for ax in figure.axes:
+            legend = ax.get_legend()
+            if legend is not None:  # outside the plotting area, on the right
+                assert legend.get_window_extent().x0 >= ax.get_window_extent().x1
+        plt.close(figure)
+    assert len(set(map(tuple, figures.run_colours(24)))) == 24
 
 
 def test_png_report_is_the_whole_page_in_one_image(two_runs, tmp_path):
@@ -49,7 +84,7 @@ def test_png_report_is_the_whole_page_in_one_image(two_runs, tmp_path):
     figures = [plt.imread(io.BytesIO(base64.b64decode(i)))[..., :3]
                for i in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html.read_text())]
     page = plt.imread(png)[..., :3]
-    assert page.shape[0] > sum(f.shape[0] for f in figures), "the 3 figures and the diagnosis"
+    assert page.shape[0] > sum(f.shape[0] for f in figures), "the 4 figures and the diagnosis"
     assert page.shape[1] >= max(f.shape[1] for f in figures)
     top = 0
     for figure in figures:  # each figure, as the HTML page shows it, in order, left-aligned

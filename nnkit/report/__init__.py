@@ -13,7 +13,7 @@ from pathlib import Path
 from nnkit.findings import steps_text, summary_text
 from nnkit.instrument.flow_plot import to_png as _png
 from nnkit.report import figures
-from nnkit.report.reader import Run, find_runs, read_run
+from nnkit.report.reader import Run, find_runs, label_runs, read_run
 from nnkit.training.run_dir import write_atomic
 
 
@@ -25,10 +25,10 @@ def _diagnosis_rows(runs: list[Run]) -> list[tuple[str, str, str, str, str]]:
         findings, status = metrics.get("diagnosis"), metrics.get("status", "unknown")
         for f in findings or []:
             state = "recovered" if f.get("recovered") else "at the end"
-            rows.append((run.name, status, f["kind"], f"{f['layer']} @ {steps_text(f)} ({state})",
+            rows.append((run.label, status, f["kind"], f"{f['layer']} @ {steps_text(f)} ({state})",
                          f"{f['message']}. Try: {f['remedy']}"))
         if not findings:
-            rows.append((run.name, status, "-", "-", _why_no_findings(metrics)))
+            rows.append((run.label, status, "-", "-", _why_no_findings(metrics)))
     return rows
 
 
@@ -45,9 +45,16 @@ def _why_no_findings(metrics: dict) -> str:
 
 def _html(runs: list[Run], images: dict[str, bytes]) -> str:
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>nnkit report</title>",
-             "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;"
-             "padding:4px 8px;font-size:13px}table{border-collapse:collapse}</style></head>",
-             f"<body><h1>nnkit report</h1><p>{len(runs)} run(s)</p>"]
+             "<meta name='viewport' content='width=device-width'>",
+             "<style>body{font-family:sans-serif;margin:1.5em;font-size:15px}td,th{border:1px "
+             "solid #ccc;padding:4px 8px;font-size:14px;text-align:left;vertical-align:top}"
+             "table{border-collapse:collapse}img{max-width:100%;height:auto}</style></head>",
+             f"<body><h1>nnkit report</h1><p>{len(runs)} run(s)</p>",
+             "<table><tr><th>run</th><th>differs by</th><th>status</th></tr>"]
+    for run in runs:
+        parts.append(f"<tr><td>{html.escape(run.name)}</td><td>{html.escape(run.label)}</td>"
+                     f"<td>{html.escape(str(run.metrics.get('status', 'unknown')))}</td></tr>")
+    parts.append("</table>")
     for title, png in images.items():
         data = base64.b64encode(png).decode()
         parts.append(f"<h2>{html.escape(title)}</h2><img src='data:image/png;base64,{data}'>")
@@ -75,8 +82,9 @@ def write_report(paths: list[str | Path], out: str | Path) -> Path:
         raise FileNotFoundError(f"no run folders (with train/ event files) under "
                                 f"{', '.join(map(str, paths))}")
     root = Path(paths[0]) if len(paths) == 1 else None
-    runs = [read_run(path, root) for path in found]
+    runs = label_runs([read_run(path, root) for path in found])
     images = {"Gradient norm per layer over time": _png(figures.norms_over_time(runs)),
+              "Depth × step: log10 gradient norm": _png(figures.heatmaps(runs)),
               "Final gradient flow": _png(figures.final_flow(runs)),
               "Loss": _png(figures.loss_curves(runs))}
     if out.suffix.lower() == ".png":  # the same page as one image, the table as text
@@ -87,4 +95,4 @@ def write_report(paths: list[str | Path], out: str | Path) -> Path:
     return out
 
 
-__all__ = ["Run", "find_runs", "read_run", "write_report"]
+__all__ = ["Run", "find_runs", "label_runs", "read_run", "write_report"]

@@ -17,87 +17,162 @@ from nnkit.layer_keys import merged_order  # noqa: E402
 from nnkit.report.reader import Run  # noqa: E402
 
 
-def _grid(n: int, width: float = 4.2, height: float = 3.0):
-    cols = min(n, 3)
+FONT = {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "xtick.labelsize": 10,
+        "ytick.labelsize": 10, "legend.fontsize": 10}
+
+
+def readable(draw):
+    """Draw under fonts of at least 10 pt (without changing the caller's matplotlib)."""
+    def wrapped(*args, **kwargs):
+        with plt.rc_context(FONT):
+            return draw(*args, **kwargs)
+    wrapped.__doc__, wrapped.__name__ = draw.__doc__, draw.__name__
+    return wrapped
+
+
+def run_colours(n: int) -> list:
+    """n colours told apart: tab10, then tab20, then evenly spaced on turbo."""
+    if n <= 10:
+        return [plt.cm.tab10(i) for i in range(n)]
+    if n <= 20:
+        return [plt.cm.tab20(i) for i in range(n)]
+    return list(plt.cm.turbo(np.linspace(0.05, 0.95, n)))
+
+
+def _grid(n: int, width: float = 5.2, height: float = 3.6):
+    cols = min(n, 2)
     rows = (n + cols - 1) // cols
-    figure, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), dpi=90,
+    figure, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), dpi=100,
                                 squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return figure, axes.flat
 
 
+def _depth_colourbar(figure, ax, layers: list[str]) -> None:
+    """A colour bar from the input layer to the output layer, instead of a legend."""
+    mappable = plt.cm.ScalarMappable(cmap="viridis", norm=plt.Normalize(0, 1))
+    bar = figure.colorbar(mappable, ax=ax, ticks=[0, 1], fraction=0.05, pad=0.02)
+    bar.ax.set_yticklabels([layers[0], layers[-1]] if layers else ["", ""])
+
+
+@readable
 def norms_over_time(runs: list[Run]):
-    """One panel per run: ‖∇‖ of each layer against the step, log scale (input layers dark)."""
+    """One panel per run: ‖∇‖ of each layer against the step, log scale, coloured by depth
+    (a colour bar from the input layer to the output layer, no legend over the data)."""
     figure, axes = _grid(len(runs))
     for ax, run in zip(axes, runs):
         layers = run.layer_norms()
-        colours = plt.cm.viridis(np.linspace(0, 0.9, max(len(layers), 1)))
+        colours = plt.cm.viridis(np.linspace(0, 1, max(len(layers), 1)))
         for colour, (key, (steps, values)) in zip(colours, layers.items()):
-            ax.plot(steps, values, color=colour, lw=1, label=key)
+            ax.plot(steps, values, color=colour, lw=1)
         if layers:
             ax.set_yscale("log")
-            ax.legend(fontsize=6, ncol=2 if len(layers) > 8 else 1)
-        ax.set_title(run.name, fontsize=8)
-        ax.set_xlabel("step", fontsize=8)
-        ax.set_ylabel("‖∇‖ per layer", fontsize=8)
+            _depth_colourbar(figure, ax, list(layers))
+        ax.set_title(textwrap.shorten(run.label, 60))
+        ax.set_xlabel("step")
+        ax.set_ylabel("‖∇‖ per layer")
     figure.tight_layout()
     return figure
 
 
+@readable
+def heatmaps(runs: list[Run]):
+    """One panel per run: log10 ‖∇‖, a row per layer (input at the top) × step."""
+    figure, axes = _grid(len(runs))
+    for ax, run in zip(axes, runs):
+        layers = run.layer_norms()
+        ax.set_title(textwrap.shorten(run.label, 60))
+        if not layers:
+            continue
+        steps = np.unique(np.concatenate([s for s, _ in layers.values()]))
+        grid = np.full((len(layers), len(steps)), np.nan)
+        for row, (s, values) in enumerate(layers.values()):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grid[row, np.searchsorted(steps, s)] = np.log10(values)
+        grid[~np.isfinite(grid)] = np.nan
+        image = ax.imshow(grid, aspect="auto", interpolation="nearest", cmap="viridis",
+                          extent=(steps[0] - 0.5, steps[-1] + 0.5, len(layers) - 0.5, -0.5))
+        every = max(1, len(layers) // 12)
+        ax.set_yticks(range(0, len(layers), every))
+        ax.set_yticklabels(list(layers)[::every])
+        ax.set_xlabel("step")
+        figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02, label="log10 ‖∇‖")
+    figure.tight_layout()
+    return figure
+
+
+@readable
 def final_flow(runs: list[Run], tail: float = 0.1):
     """Side by side: mean ‖∇‖ per layer over the last ``tail`` of each run's steps; the
-    bars of one layer (its key) stand together, whatever position it has in each run."""
-    figure, ax = plt.subplots(figsize=(max(6, 1.2 * len(runs) + 4), 3.4), dpi=90)
-    width = 0.8 / max(len(runs), 1)
+    bars of one layer (its key) stand together, whatever position it has in each run; the
+    legend to the right of the plot."""
     flows = [run.layer_norms() for run in runs]
     keys = merged_order([list(flow) for flow in flows])
-    for i, (run, layers) in enumerate(zip(runs, flows)):
+    figure, ax = plt.subplots(figsize=(max(7.0, 0.35 * len(keys) * max(len(runs), 2) + 3), 4.2),
+                              dpi=100)
+    width = 0.8 / max(len(runs), 1)
+    for i, (run, layers, colour) in enumerate(zip(runs, flows, run_colours(len(runs)))):
         at = [keys.index(key) for key in layers]
         means = [np.mean(values[-max(1, int(len(values) * tail)):])
                  for _, values in layers.values()]
-        ax.bar(np.array(at, dtype=float) + i * width, means, width, label=run.name)
+        ax.bar(np.array(at, dtype=float) + i * width, means, width, color=colour,
+               label=textwrap.shorten(run.label, 50))
     ax.set_yscale("log")
     ax.set_xticks(np.arange(len(keys)) + width * (len(runs) - 1) / 2)
-    ax.set_xticklabels(keys, rotation=30, ha="right", fontsize=7)
+    ax.set_xticklabels(keys, rotation=45, ha="right")
     ax.set_xlabel("layer (input → output)")
     ax.set_ylabel("mean ‖∇‖, end of training")
-    ax.legend(fontsize=7)
-    ax.set_title("gradient flow", fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, frameon=False)
     figure.tight_layout()
     return figure
 
 
+@readable
 def loss_curves(runs: list[Run]):
-    """Training (solid) and validation (dashed) loss per epoch, every run on one axis."""
-    figure, ax = plt.subplots(figsize=(6.5, 3.4), dpi=90)
-    for i, run in enumerate(runs):
-        colour = f"C{i % 10}"
+    """Training (solid) and validation (dashed) loss per epoch, every run on one axis: one
+    legend entry per run (its colour) and one per split (its line style), right of the
+    plot."""
+    from matplotlib.lines import Line2D
+
+    figure, ax = plt.subplots(figsize=(9.0, 4.2), dpi=100)
+    handles = []
+    for run, colour in zip(runs, run_colours(len(runs))):
         for split, style in (("train", "-"), ("validation", "--")):
             series = run.series(split, "epoch_loss")
             if series is not None:
                 ax.plot(series[0] + 1, series[1], style, color=colour,
-                        marker="o" if len(series[0]) == 1 else None,  # one epoch: a dot
-                        label=f"{run.name} ({split})")
+                        marker="o" if len(series[0]) == 1 else None)  # one epoch: a dot
+        handles.append(Line2D([], [], color=colour, label=textwrap.shorten(run.label, 50)))
+    handles += [Line2D([], [], color="black", ls="-", label="training"),
+                Line2D([], [], color="black", ls="--", label="validation")]
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss")
-    ax.legend(fontsize=7)
+    losses = np.array([v for r in runs for split in ("train", "validation")
+                       if (series := r.series(split, "epoch_loss")) is not None
+                       for v in series[1]])
+    losses = losses[np.isfinite(losses)]
+    if len(losses) and losses.min() > 0 and losses.max() / losses.min() > 30:
+        ax.set_yscale("log")  # losses over decades (a diverging run) stay readable
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0,
+              frameon=False)
     figure.tight_layout()
     return figure
 
 
-def diagnosis_text(rows: list[tuple[str, ...]], columns: int = 120):
+@readable
+def diagnosis_text(rows: list[tuple[str, ...]], columns: int = 110):
     """The diagnosis table's rows (run, status, finding, where, details) as wrapped lines."""
     lines = []
     for run, status, finding, where, details in rows:
         head = f"{run} [{status}]: " + (details if finding == "-" else
                                          f"{finding} at {where}: {details}")
         lines += textwrap.wrap(head, columns, subsequent_indent="    ")
-    figure = plt.figure(figsize=(0.075 * columns, 0.2 * (len(lines) + 2)), dpi=90)
-    figure.text(0.01, 1 - 0.5 / (len(lines) + 2), "diagnosis", fontsize=9, va="top")
+    figure = plt.figure(figsize=(0.09 * columns, 0.24 * (len(lines) + 2)), dpi=100)
+    figure.text(0.01, 1 - 0.5 / (len(lines) + 2), "diagnosis", fontsize=12, va="top")
     figure.text(0.01, 1 - 1.5 / (len(lines) + 2), "\n".join(lines), family="monospace",
-                fontsize=8, va="top", linespacing=1.5)
+                fontsize=10, va="top", linespacing=1.5)
     return figure
 
 

@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.util import tensor_util
 
 from nnkit.layer_keys import LAYERS_FILE
+from nnkit.report.labels import difference_labels, read_config
 
 
 
@@ -24,6 +25,8 @@ class Run:
     scalars: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     layers: list[str] | None = None  # the instrumented layers' keys, in depth order
+    config: dict | None = None  # the resolved config, flattened (None: no config.yaml)
+    label: str = ""  # what tells it from the other runs of the report (set by label_runs)
 
     def series(self, split: str, tag: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(steps, values) of ``tag`` in ``train`` or ``validation``, or None."""
@@ -80,7 +83,17 @@ def read_run(path: Path, root: Path | None = None) -> Run:
     metrics = path / "metrics.json"
     if metrics.exists():
         run.metrics = json.loads(metrics.read_text())
+    run.config = read_config(path)
+    run.label = name
     layers = path / LAYERS_FILE
     if layers.exists():
         run.layers = [row["key"] for row in json.loads(layers.read_text())["layers"]]
     return run
+
+
+def label_runs(runs: list[Run]) -> list[Run]:
+    """Set each run's ``label`` to what differs in its config from the others'."""
+    for run, label in zip(runs, difference_labels([r.config for r in runs],
+                                                   [r.name for r in runs])):
+        run.label = label
+    return runs
