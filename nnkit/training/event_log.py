@@ -10,6 +10,8 @@ one of three things, told apart by its tag:
 * ``evaluation_*_vs_iterations`` (Keras, at each epoch's end): the step count after that
   epoch; kept up to and including ``epoch_step``, the step count after the checkpoint's last
   complete epoch (its ``step`` unless the checkpoint was written mid-epoch);
+* ``custom_scalars__config__`` (the Custom Scalars layout, step 0): the run's, always kept
+  (a run started over in its folder writes it only when its folder has none);
 * everything else (per-step instrumentation, the final diagnosis): the 0-based step; kept
   below ``step``.
 
@@ -23,6 +25,7 @@ import os
 from pathlib import Path
 
 import tensorflow as tf
+from tensorboard.plugins.custom_scalar.metadata import CONFIG_SUMMARY_TAG as LAYOUT_TAG
 from tensorflow.core.util import event_pb2
 
 
@@ -30,6 +33,8 @@ def _keep(event: event_pb2.Event, epochs_done: int, step: int, epoch_step: int) 
     if not event.HasField("summary") or not event.summary.value:
         return True
     tag = event.summary.value[0].tag
+    if tag == LAYOUT_TAG:  # the run's Custom Scalars layout, written once: kept
+        return True
     if tag.startswith("epoch_") or tag == "gradient_flow":
         return event.step < epochs_done
     if tag.startswith("evaluation_"):
