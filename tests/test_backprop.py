@@ -160,6 +160,7 @@ def test_gate_graph_matches_the_tape_on_a_small_network():
     np.testing.assert_allclose(b.grad, gb, rtol=1e-12)
 
 
+@pytest.mark.slow  # the in-process gradchecks above cover the maths
 def test_deep_sigmoid_with_dropout_passes_the_cli_gradcheck(write_config, capsys):
     """The issue's case: correct backprop, a first-layer gradient of ~1e-5 whose finite
     differences sit at their round-off floor (a fixed 1e-4 called it FAILED)."""

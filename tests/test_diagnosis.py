@@ -300,6 +300,7 @@ def test_stop_on_a_stalled_run_stops_it_with_the_finding(tiny_config, capsys):
     assert (run_dir / "model.keras").exists()
 
 
+@pytest.mark.slow  # stop_on in one run is tested above
 def test_a_sweep_records_runs_stopped_by_a_finding_as_pruned(tiny_config, capsys):
     import csv
 

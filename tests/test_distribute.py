@@ -114,6 +114,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # three processes; mirrored on two logical CPUs stays quick
 def test_two_workers_on_loopback_match_one_device(single_and_mirrored, config_path):
     single, _ = single_and_mirrored
     cluster = {"worker": [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]}
@@ -134,6 +135,7 @@ def _worker_env(cluster: dict, index: int) -> dict:
                                      "task": {"type": "worker", "index": index}})}
 
 
+@pytest.mark.slow  # the resume of each worker is tested on one device in test_resume
 def test_two_workers_killed_then_resumed_match_one_device(config_path):
     """``kill -9`` of both workers mid-run, then ``nnkit run --resume`` on both (new ports):
     each restores the chief's newest checkpoint from the shared run folder, and the run ends

@@ -54,7 +54,8 @@ def signal_at(monkeypatch):
     return install
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("signum", [pytest.param(signal.SIGTERM, marks=pytest.mark.slow),
+                                    signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_mid_epoch_checkpoints_that_step_and_resumes_exactly(tiny_config, signal_at,
                                                                       signum):
     full = run(load_config(tiny_config, DETERMINISTIC), verbose=0)
@@ -85,7 +86,8 @@ def test_a_signal_mid_epoch_checkpoints_that_step_and_resumes_exactly(tiny_confi
     assert_same_events(full.run_dir, killed)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("signum", [pytest.param(signal.SIGTERM, marks=pytest.mark.slow),
+                                    signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_nnkit_run_stops_on_a_signal_and_its_printed_command_resumes_it(tiny_config, tmp_path,
                                                                         signum):
     """A real subprocess: the exit status, the message, then the command it prints."""

@@ -22,7 +22,11 @@ def _load(name):
     return module
 
 
-@pytest.mark.parametrize("name", STUDIES)
+QUICKEST = {"symmetry", "zero_init_relu"}  # ~10 s each; the rest are slow (25-50 s each)
+
+
+@pytest.mark.parametrize("name", [name if name in QUICKEST else
+                                  pytest.param(name, marks=pytest.mark.slow) for name in STUDIES])
 def test_study_claim_holds_at_quick_size(name, tmp_path):
     result = _load(name).main(["--quick", "--out", str(tmp_path / "results"),
                                "--logdir", str(tmp_path / "logs")])

@@ -130,6 +130,7 @@ def test_unknown_path_in_the_space_fails_before_any_trial(tmp_path, capsys):
     assert "model.activaton: unknown key" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # three processes: a chief and two workers
 def test_distributed_search_shares_trials_between_workers(tmp_path):
     """One chief and two workers on 127.0.0.1 (Keras Tuner's gRPC oracle), bounded in time."""
     import os
@@ -180,6 +181,7 @@ def test_report_reads_every_trial_of_a_search(searched, tmp_path):
     assert text.count("<td>completed</td>") == completed
 
 
+@pytest.mark.slow  # stop_on in one run is tested in test_diagnosis
 def test_trials_stopped_by_a_finding_are_pruned(tmp_path):
     """Zero kernels never learn (the loss settles at a constant prediction's): with
     ``training.stop_on: [stalled_training]`` those trials stop at epoch 2 and trials.csv

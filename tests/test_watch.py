@@ -279,6 +279,7 @@ def test_watch_finds_what_nnkit_run_finds(tmp_path):
     assert "vanishing" in callback.summary()
 
 
+@pytest.mark.slow  # XLA compiles; test_instrument checks jit_compile for nnkit run
 def test_jit_compiled_steps_log_the_same_norms(tmp_path):
     keras.utils.set_random_seed(7)
     model = functional_nested()
@@ -301,6 +302,7 @@ def test_jit_compiled_steps_log_the_same_norms(tmp_path):
     assert histogram_steps == {0}  # step 0 compiled without XLA, for its summaries
 
 
+@pytest.mark.slow  # two Keras Tuner trials, each traced and instrumented
 def test_a_model_free_watch_instruments_each_keras_tuner_trial(tmp_path):
     import keras_tuner
 

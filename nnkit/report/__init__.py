@@ -58,10 +58,11 @@ def _html(runs: list[Run], images: dict[str, bytes]) -> str:
     for title, png in images.items():
         data = base64.b64encode(png).decode()
         parts.append(f"<h2>{html.escape(title)}</h2><img src='data:image/png;base64,{data}'>")
-    parts.append("<h2>Diagnosis</h2><table><tr><th>run</th><th>status</th><th>finding</th>"
+    parts.append("<h2>Diagnosis</h2><table><tr><th>run</th><th>finding</th>"
                  "<th>where</th><th>details</th></tr>")
-    for row in _diagnosis_rows(runs):
-        parts.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+    for label, _status, *rest in _diagnosis_rows(runs):  # the status is in the runs table
+        parts.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (label, *rest))
+                     + "</tr>")
     parts.append("</table></body></html>")
     return "\n".join(parts)
 
