@@ -141,9 +141,12 @@ def test_bad_parameters(factory, message):
 # Contract: every layer nnkit exports survives a .keras save/reload with identical outputs.
 LAYER_EXAMPLES = {
     "Activation": lambda: layers.Activation("elu", {"alpha": 0.5}),
+    "AlphaDropout": lambda: layers.AlphaDropout(0.1, seed=2),
     "BatchNormalization": lambda: layers.BatchNormalization(momentum=0.5),
     "Dense": lambda: layers.Dense(3, "selu", kernel_initializer="lecun_normal"),
     "Dropout": lambda: layers.Dropout(0.2),
+    "LayerNormalization": lambda: layers.LayerNormalization(epsilon=1e-5, gamma_initializer=
+                                                            nnkit.initializers.Constant(2.0)),
     "LocalResponseNormalization": lambda: layers.LocalResponseNormalization(1, 1.0, 0.3, 0.5),
     "PReLU": lambda: layers.PReLU(shared=True),
     "RReLU": lambda: layers.RReLU(0.1, 0.2),

@@ -20,9 +20,20 @@ def _model_with_everything() -> keras.Model:
     for name in activations.elementwise_names():
         x = layers.Activation(name, name=f"act_{name}")(x)
         x = layers.Dense(6, activation=name, name=f"dense_{name}")(x)
-    x = layers.PReLU()(x)
+    x = layers.Dense(6, kernel_regularizer=keras.regularizers.L2(0.01),
+                     bias_regularizer="l1", activity_regularizer=keras.regularizers.L1L2(1e-3),
+                     kernel_constraint=keras.constraints.MaxNorm(2.0), bias_constraint="non_neg",
+                     kernel_initializer=initializers.VarianceScaling(
+                         distribution="untruncated_normal",
+                         seed=keras.random.SeedGenerator(4)))(x)
+    x = layers.BatchNormalization(axis=[1], gamma_regularizer="l2", beta_constraint="max_norm",
+                                  moving_variance_initializer=initializers.Constant(
+                                      [1.0, 2.0, 1.0, 2.0, 1.0, 2.0]))(x)
+    x = layers.LayerNormalization(epsilon=1e-4)(x)
+    x = layers.PReLU(alpha_regularizer="l2", alpha_constraint="non_neg", shared_axes=[1])(x)
     x = layers.RReLU()(x)
     x = layers.Dropout(0.3)(x)
+    x = layers.AlphaDropout(0.1)(x)
     x = layers.ResidualBlock(5)(x)
     x = keras.layers.Reshape((1, 1, 5))(x)
     x = layers.LocalResponseNormalization(depth_radius=1)(x)

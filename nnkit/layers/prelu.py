@@ -14,20 +14,46 @@ class PReLU(keras.layers.Layer):
 
     Args:
         alpha_initializer: the slope's initializer (default constant 0.25, the paper's;
-            Keras' own PReLU starts from zeros).
-        shared: one slope for the whole layer (True) or one per channel (False, default).
+            Keras' own PReLU starts from zeros, a documented difference).
+        alpha_regularizer, alpha_constraint: Keras regularizer and constraint for a.
+        shared: one slope for the whole layer (True) or one per channel, the last axis
+            (False, default).
+        shared_axes: Keras' argument: a slope per element of every non-batch axis, shared
+            along these axes (``[1, 2]`` after a Conv2D: one slope per filter). When given it
+            overrides ``shared``.
+
+    Masks pass through unchanged, as in Keras. Without ``shared_axes`` the default is one slope
+    per channel, where Keras' default is one per element; on (batch, features) inputs the two
+    agree.
     """
 
-    def __init__(self, alpha_initializer=None, shared: bool = False, **kwargs):
+    def __init__(self, alpha_initializer=None, shared: bool = False, alpha_regularizer=None,
+                 alpha_constraint=None, shared_axes=None, **kwargs):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(
             alpha_initializer if alpha_initializer is not None else {"name": "constant", "value": 0.25}
         )
         self.shared = shared
+        self.alpha_regularizer = keras.regularizers.get(alpha_regularizer)
+        self.alpha_constraint = keras.constraints.get(alpha_constraint)
+        if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
+            shared_axes = [shared_axes]
+        self.shared_axes = None if shared_axes is None else [int(a) for a in shared_axes]
+        self.supports_masking = True
+
+    def _alpha_shape(self, input_shape) -> tuple:
+        if self.shared_axes is not None:  # Keras' rule: axis i of the input is shape[i - 1]
+            shape = list(input_shape[1:])
+            for axis in self.shared_axes:
+                shape[axis - 1] = 1
+            return tuple(shape)
+        return (1,) if self.shared else (input_shape[-1],)
 
     def build(self, input_shape):
-        shape = (1,) if self.shared else (input_shape[-1],)
-        self.alpha = self.add_weight(name="alpha", shape=shape, initializer=self.alpha_initializer)
+        self.alpha = self.add_weight(name="alpha", shape=self._alpha_shape(input_shape),
+                                     initializer=self.alpha_initializer,
+                                     regularizer=self.alpha_regularizer,
+                                     constraint=self.alpha_constraint)
 
     def call(self, inputs):
         return ops.where(inputs > 0, inputs, self.alpha * inputs)
@@ -36,8 +62,10 @@ class PReLU(keras.layers.Layer):
         return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "shared": self.shared,
-                "alpha_initializer": keras.initializers.serialize(self.alpha_initializer)}
+        return {**super().get_config(), "shared": self.shared, "shared_axes": self.shared_axes,
+                "alpha_initializer": keras.initializers.serialize(self.alpha_initializer),
+                "alpha_regularizer": keras.regularizers.serialize(self.alpha_regularizer),
+                "alpha_constraint": keras.constraints.serialize(self.alpha_constraint)}
 
 
 @keras.saving.register_keras_serializable(package="nnkit")
