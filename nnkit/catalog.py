@@ -52,7 +52,7 @@ def build() -> dict:
     """The catalog, from the live registries (imports Keras and TensorFlow)."""
     import nnkit.layers
 
-    kinds = {}
+    kinds, aliases = {}, {}
     for kind, (_, attribute) in KINDS.items():
         if attribute is None:  # layers: the classes nnkit.layers exports
             kinds[kind] = {name: {"description": (getattr(nnkit.layers, name).__doc__ or "")
@@ -64,7 +64,9 @@ def build() -> dict:
             entry.name: {"description": entry.description,
                          "parameters": describe_parameters(entry.obj)}
             for entry in registry.entries()}
-    return {"versions": _versions(), "kinds": kinds}
+        if registry._aliases:
+            aliases[kind] = dict(registry._aliases)
+    return {"versions": _versions(), "kinds": kinds, "aliases": aliases}
 
 
 @functools.cache
@@ -92,19 +94,23 @@ class CatalogRegistry(Membership):
     def names(self) -> list[str]:
         return list(self._entries)
 
+    def canonical(self, name: str) -> str:
+        """The registered name an alias (Keras' spelling) stands for."""
+        return load().get("aliases", {}).get(self.kind_plural, {}).get(name, name)
+
     def check(self, name: str) -> str:
         """``name`` if it resolves, else :class:`UnknownNameError` (as Registry.check)."""
         if isinstance(name, str) and name.startswith(KERAS_PREFIX):
             return _live_registry(self.kind_plural).check(name)
         if not isinstance(name, str):
             raise UnknownNameError(f"expected a {self.kind} name, got {name!r}")
-        if name not in self._entries:
+        if self.canonical(name) not in self._entries:
             raise UnknownNameError(one_of(name, self.names() + [f"{KERAS_PREFIX}<name>"]))
         return name
 
     def parameters(self, name: str) -> dict[str, dict]:
         """{parameter: {"default": value, "plain": whether the default is a plain value}}."""
-        return self._entries[name]["parameters"]
+        return self._entries[self.canonical(name)]["parameters"]
 
 
 ACTIVATIONS = CatalogRegistry("activations", "activation")

@@ -81,6 +81,7 @@ class Registry(Membership):
     kind: str
     keras_resolver: Callable[[str], Any] | None = None
     _entries: dict[str, Entry] = field(default_factory=dict)
+    _aliases: dict[str, str] = field(default_factory=dict)
 
     def register(self, name: str, description: str, obj: Any = None):
         """Register ``obj`` under ``name``; usable as a decorator when ``obj`` is omitted."""
@@ -92,6 +93,18 @@ class Registry(Membership):
             return target
 
         return add if obj is None else add(obj)
+
+    def alias(self, alias: str, name: str) -> None:
+        """Let ``alias`` (Keras' spelling, e.g. ``HeNormal``) stand for the registered ``name``;
+        aliases resolve but are not listed."""
+        if name not in self._entries:
+            raise ValueError(f"{self.kind} alias '{alias}' names '{name}', which is not registered")
+        if alias != name:
+            self._aliases[alias] = name
+
+    def canonical(self, name: str) -> str:
+        """The registered name ``name`` stands for (itself unless it is an alias)."""
+        return self._aliases.get(name, name)
 
     def names(self) -> list[str]:
         return list(self._entries)
@@ -109,7 +122,7 @@ class Registry(Membership):
             except (ValueError, TypeError, AttributeError) as error:
                 raise UnknownNameError(f"'{name}' is not a Keras {self.kind}: {error}") from None
             return name
-        if name not in self._entries:
+        if self.canonical(name) not in self._entries:
             allowed = self.names() + ([f"{KERAS_PREFIX}<name>"] if self.keras_resolver else [])
             raise UnknownNameError(one_of(name, allowed))
         return name
@@ -117,11 +130,11 @@ class Registry(Membership):
     def parameters(self, name: str) -> dict[str, dict]:
         """{parameter: {"default": value, "plain": whether the default is a plain value}}
         of the registered object (as :class:`nnkit.catalog.CatalogRegistry` answers)."""
-        return describe_parameters(self._entries[name].obj)
+        return describe_parameters(self._entries[self.canonical(name)].obj)
 
     def get(self, name: str) -> Any:
         """The registered object for ``name`` (or Keras' own for ``keras:<name>``)."""
         self.check(name)
         if name.startswith(KERAS_PREFIX) and self.keras_resolver is not None:
             return self.keras_resolver(name[len(KERAS_PREFIX):])
-        return self._entries[name].obj
+        return self._entries[self.canonical(name)].obj

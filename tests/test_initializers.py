@@ -33,8 +33,8 @@ EXPECTED = {
     "random_normal": ({"mean": 0.1, "stddev": 0.2}, 0.1, lambda s: 0.04),
     "random_uniform": ({"minval": -0.3, "maxval": 0.5}, 0.1, lambda s: 0.8 ** 2 / 12),
     "truncated_normal": ({"stddev": 0.2}, 0.0, lambda s: 0.04 * TRUNCATED_VARIANCE),
-    "variance_scaling": ({"scale": 3.0, "mode": "fan_out", "distribution": "normal"}, 0.0,
-                         lambda s: 3.0 / _fan(s, "fan_out")),
+    "variance_scaling": ({"scale": 3.0, "mode": "fan_out", "distribution": "untruncated_normal"},
+                         0.0, lambda s: 3.0 / _fan(s, "fan_out")),
     "glorot_normal": ({}, 0.0, lambda s: 2.0 / (2 * _fan(s, "fan_avg"))),
     "glorot_uniform": ({}, 0.0, lambda s: 2.0 / (2 * _fan(s, "fan_avg"))),
     "he_normal": ({}, 0.0, lambda s: 2.0 / _fan(s, "fan_in")),
@@ -42,6 +42,7 @@ EXPECTED = {
     "lecun_normal": ({}, 0.0, lambda s: 1.0 / _fan(s, "fan_in")),
     "lecun_uniform": ({}, 0.0, lambda s: 1.0 / _fan(s, "fan_in")),
     "orthogonal": ({"gain": 1.5}, 0.0, lambda s: 1.5 ** 2 / math.prod(s[:-1])),
+    "identity": ({"gain": 2.0}, None, None),  # exact: 2·I, checked on its own
 }
 
 
@@ -55,6 +56,14 @@ def test_moments_match_the_formula(name, shape):
     params, mean, variance = EXPECTED[name]
     if issubclass(INITIALIZERS.get(name), SeededInitializer):
         params = {**params, "seed": 1}
+    if name == "identity":
+        if len(shape) != 2:
+            with pytest.raises(ValueError, match="needs a 2-D kernel"):
+                init.get({"name": name, **params})(shape)
+        else:
+            np.testing.assert_array_equal(init.get({"name": name, **params})(shape),
+                                          2.0 * np.eye(*shape))
+        return
     w = np.asarray(init.get({"name": name, **params})(shape), "float64")
     assert w.shape == shape
     n, var = w.size, variance(shape)
@@ -157,7 +166,87 @@ def test_config_round_trip_keeps_the_drawn_seed():
     (lambda: init.VarianceScaling(distribution="cauchy"), "distribution must be one of"),
     (lambda: init.Orthogonal(gain=0), "gain must be > 0"),
     (lambda: init.Orthogonal()((5,)), "rank ≥ 2"),
+    (lambda: init.Identity(gain=0), "gain must be > 0"),
 ])
 def test_bad_parameters(factory, message):
     with pytest.raises(ValueError, match=message):
         factory()
+
+
+def test_keras_identifiers_resolve_as_keras_get_does():
+    assert init.get(None) is None and keras.initializers.get(None) is None
+    values = np.arange(6.0).reshape(2, 3)
+    for identifier in (values, keras.ops.convert_to_tensor(values)):
+        np.testing.assert_array_equal(init.get(identifier)((2, 3)), values)
+        with pytest.raises(ValueError, match=r"Expected `shape` to be \(2, 3\)"):
+            init.get(identifier)((3, 2))
+    assert isinstance(init.get(init.HeNormal), init.HeNormal)  # a class: an instance of it
+    function = lambda shape, dtype=None: keras.ops.ones(shape, dtype)  # noqa: E731
+    assert init.get(function) is function
+    for alias, cls in [("HeNormal", init.HeNormal), ("GlorotUniform", init.GlorotUniform),
+                       ("Zeros", init.Zeros), ("zero", init.Zeros), ("one", init.Ones),
+                       ("normal", init.RandomNormal), ("uniform", init.RandomUniform),
+                       ("OrthogonalInitializer", init.Orthogonal),
+                       ("IdentityInitializer", init.Identity), ("VarianceScaling",
+                                                                init.VarianceScaling)]:
+        assert type(init.get(alias)) is cls, alias
+        assert type(keras.initializers.get(alias)).__name__ == cls.__name__, alias
+    assert "HeNormal" not in INITIALIZERS.names()  # aliases resolve but are not listed
+
+
+def test_seed_generators_are_accepted_and_advance_as_in_keras():
+    for kind in (init.HeNormal, keras.initializers.HeNormal):
+        ours = kind(seed=keras.random.SeedGenerator(3))
+        first, second = ours(DENSE), ours(DENSE)
+        assert not np.array_equal(first, second), kind  # the generator moved on
+    first = init.RandomUniform(seed=keras.random.SeedGenerator(5))
+    again = init.RandomUniform.from_config(first.get_config())  # the generator's seed travels
+    np.testing.assert_array_equal(again((4,)), first((4,)))
+    with pytest.raises(ValueError, match="should be an instance of `keras.random.SeedGenerator"):
+        init.HeNormal(seed="7")
+
+
+def test_constant_takes_arrays_that_broadcast():
+    row = [1.0, 2.0, 3.0]
+    np.testing.assert_array_equal(init.Constant(row)((2, 3)), np.tile(row, (2, 1)))
+    np.testing.assert_array_equal(init.Constant(np.float32(0.5))((2,)), [0.5, 0.5])
+    again = init.Constant.from_config(init.Constant(row).get_config())
+    np.testing.assert_array_equal(again((2, 3)), np.tile(row, (2, 1)))
+    dense = keras.layers.Dense(3, kernel_initializer=init.Constant([[1.0, 2.0, 3.0]]))
+    dense.build((None, 4))
+    np.testing.assert_array_equal(dense.kernel, np.tile(row, (4, 1)))
+    with pytest.raises(ValueError, match=r"shape \(3,\) does not broadcast to .*\(2, 4\)"):
+        init.Constant(row)((2, 4))
+
+
+def test_normal_means_truncated_and_untruncated_is_accepted_as_in_keras():
+    for distribution in ("normal", "truncated_normal", "untruncated_normal"):
+        ours = init.VarianceScaling(2.0, distribution=distribution, seed=1)
+        theirs = keras.initializers.VarianceScaling(2.0, distribution=distribution, seed=1)
+        assert ours.distribution == theirs.distribution
+    w = np.asarray(init.VarianceScaling(distribution="normal", seed=2)(DENSE))
+    sigma = math.sqrt(1 / 256) / 0.87962566103423978
+    assert np.abs(w).max() <= 2 * sigma + 1e-6  # truncated
+    w = np.asarray(init.VarianceScaling(distribution="untruncated_normal", seed=2)((100_000, 1)))
+    assert np.abs(w).max() / math.sqrt(1 / 100_000) > 3.5  # a tail: P(|z| > 3.5) = 4.7e-4 a draw
+
+
+@pytest.mark.parametrize("name", ["lecun_normal", "glorot_uniform", "he_normal"])
+def test_attention_kernels_get_keras_fans(name):
+    """MultiHeadAttention tells its initializer the kernels' input and output axes; nnkit's
+    variance-scaling family must use them, as Keras' does (query kernel (dim, heads, key_dim):
+    fan_in = dim = 64, not 64·4)."""
+    import keras.layers as kl
+
+    stds = []
+    for initializer in (init.get(name), keras.initializers.get(name)):
+        attention = kl.MultiHeadAttention(num_heads=4, key_dim=32, kernel_initializer=initializer)
+        attention.build((None, 10, 64), (None, 10, 64))
+        stds.append([float(np.std(w)) for w in attention.weights if len(w.shape) == 3])
+    fan_in, fan_out = 64.0, 4 * 32.0  # the query kernel's
+    scale = {"lecun_normal": 1 / fan_in, "glorot_uniform": 2 / (fan_in + fan_out),
+             "he_normal": 2 / fan_in}[name]
+    n = 64 * 4 * 32  # each kernel's size; a sample std's relative standard error is 1/√(2n)
+    assert abs(stds[0][0] - math.sqrt(scale)) < 5 * math.sqrt(scale) / math.sqrt(2 * n)
+    for ours, theirs in zip(*stds, strict=True):  # query, key, value, output
+        assert ours == pytest.approx(theirs, rel=5 * math.sqrt(2) / math.sqrt(2 * n))

@@ -1,17 +1,23 @@
 """Initializers by name: ``get(identifier)`` and the ``INITIALIZERS`` registry.
 
-``get`` takes a registered name (``he_normal``), ``keras:<name>`` for Keras' own,
-a dict ``{name: ..., **params}``, or an initializer instance.
+``get`` takes a registered name (``he_normal``, or Keras' spelling ``HeNormal``),
+``keras:<name>`` for Keras' own, a dict ``{name: ..., **params}``, Keras' serialized form, an
+initializer instance or class, a function ``(shape, dtype=None)``, a tensor or array (the
+values themselves, as Keras), or None (no initializer: the layer's default).
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import keras
+import numpy as np
+from keras import ops
 
 from nnkit.initializers.base import compute_fans
 from nnkit.initializers.constant import Constant, Ones, Zeros
+from nnkit.initializers.identity import Identity
 from nnkit.initializers.orthogonal import Orthogonal
 from nnkit.initializers.random import RandomNormal, RandomUniform, TruncatedNormal
 from nnkit.initializers.variance_scaling import (
@@ -42,17 +48,42 @@ for _name, _cls, _description in [
     ("lecun_normal", LecunNormal, "Var = 1/fan_in, truncated normal (SELU)"),
     ("lecun_uniform", LecunUniform, "U[-l,l], l = sqrt(3/fan_in)"),
     ("orthogonal", Orthogonal, "gain * orthogonal matrix (Saxe et al. 2014)"),
+    ("identity", Identity, "gain * identity matrix (Le et al. 2015)"),
 ]:
     INITIALIZERS.register(_name, _description, _cls)
+    INITIALIZERS.alias(_cls.__name__, _name)  # Keras' class names: HeNormal, Zeros, ...
+for _alias, _name in {"normal": "random_normal", "uniform": "random_uniform", "one": "ones",
+                      "zero": "zeros", "OrthogonalInitializer": "orthogonal",
+                      "IdentityInitializer": "identity"}.items():  # Keras' other aliases
+    INITIALIZERS.alias(_alias, _name)
+
+
+def _from_values(values):
+    """Keras' reading of a tensor or array given as an initializer: those very values."""
+
+    def initialize(shape, dtype=None):
+        if tuple(shape) != tuple(values.shape):
+            raise ValueError(f"Expected `shape` to be {values.shape} for direct tensor as "
+                             f"initializer. Received shape={shape}")
+        return ops.cast(values, dtype or keras.backend.floatx())
+
+    return initialize
 
 
 def get(identifier: Any) -> keras.initializers.Initializer:
-    """An initializer instance from a name, ``{name: ..., **params}``, or an instance.
+    """An initializer from any identifier ``keras.initializers.get`` takes (see the module's
+    docstring), names resolving to nnkit's own classes.
 
-    Keras' own serialized form (``{class_name: ..., config: ...}``) is accepted too, which
-    is how layers get their initializers back from a saved model.
+    Keras' own serialized form (``{class_name: ..., config: ...}``) is how layers get their
+    initializers back from a saved model.
     """
-    if isinstance(identifier, keras.initializers.Initializer):
+    if identifier is None or isinstance(identifier, keras.initializers.Initializer):
+        return identifier
+    if ops.is_tensor(identifier) or isinstance(identifier, (np.ndarray, np.generic)):
+        return _from_values(identifier)
+    if inspect.isclass(identifier) and issubclass(identifier, keras.initializers.Initializer):
+        return identifier()
+    if callable(identifier):  # a function (shape, dtype=None), as Keras takes it
         return identifier
     params: dict = {}
     if isinstance(identifier, dict) and "class_name" in identifier:
@@ -70,6 +101,6 @@ def get(identifier: Any) -> keras.initializers.Initializer:
 
 __all__ = [
     "INITIALIZERS", "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
-    "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+    "Identity", "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
     "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "get",
 ]

@@ -21,10 +21,10 @@ class Orthogonal(SeededInitializer):
 
     Args:
         gain: multiplicative factor (default 1).
-        seed: an integer seed, or None to draw one from the global seed.
+        seed: an integer, a ``keras.random.SeedGenerator`` or None (drawn from the global seed).
     """
 
-    def __init__(self, gain: float = 1.0, seed: int | None = None):
+    def __init__(self, gain: float = 1.0, seed=None):
         check_positive("gain", gain)
         super().__init__(seed)
         self.gain = float(gain)

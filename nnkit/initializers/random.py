@@ -14,10 +14,10 @@ class RandomNormal(SeededInitializer):
     Args:
         mean: the mean (default 0).
         stddev: the standard deviation (default 0.05, as Keras).
-        seed: an integer seed, or None to draw one from the global seed.
+        seed: an integer, a ``keras.random.SeedGenerator`` or None (drawn from the global seed).
     """
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
         check_positive("stddev", stddev)
         super().__init__(seed)
         self.mean, self.stddev = float(mean), float(stddev)
@@ -48,10 +48,10 @@ class RandomUniform(SeededInitializer):
 
     Args:
         minval, maxval: the range (default -0.05, 0.05, as Keras).
-        seed: an integer seed, or None to draw one from the global seed.
+        seed: an integer, a ``keras.random.SeedGenerator`` or None (drawn from the global seed).
     """
 
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed=None):
         if not maxval > minval:
             raise ValueError(f"maxval must be > minval, got minval={minval}, maxval={maxval}")
         super().__init__(seed)
