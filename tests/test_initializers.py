@@ -43,6 +43,8 @@ EXPECTED = {
     "lecun_uniform": ({}, 0.0, lambda s: 1.0 / _fan(s, "fan_in")),
     "orthogonal": ({"gain": 1.5}, 0.0, lambda s: 1.5 ** 2 / math.prod(s[:-1])),
     "identity": ({"gain": 2.0}, None, None),  # exact: 2·I, checked on its own
+    # LSUV's start is the orthogonal matrix (its rescale on data is tested below)
+    "lsuv": ({"gain": 1.5}, 0.0, lambda s: 1.5 ** 2 / math.prod(s[:-1])),
 }
 
 
@@ -71,7 +73,7 @@ def test_moments_match_the_formula(name, shape):
         np.testing.assert_array_equal(w, mean)
         return
     assert abs(w.mean() - mean) < 5 * math.sqrt(var / n)
-    if name == "orthogonal":
+    if name in ("orthogonal", "lsuv"):
         # columns of unit norm (times gain) make the mean square exactly gain²/rows
         assert np.mean(w ** 2) == pytest.approx(var, rel=1e-5)
     else:
@@ -250,3 +252,27 @@ def test_attention_kernels_get_keras_fans(name):
     assert abs(stds[0][0] - math.sqrt(scale)) < 5 * math.sqrt(scale) / math.sqrt(2 * n)
     for ours, theirs in zip(*stds, strict=True):  # query, key, value, output
         assert ours == pytest.approx(theirs, rel=5 * math.sqrt(2) / math.sqrt(2 * n))
+
+
+def test_lsuv_rescales_each_hidden_layer_to_unit_variance_and_leaves_the_output():
+    """Mishkin & Matas (2016), Algorithm 1, on a Sequential of Keras' own layers (the function
+    works on any functional model): orthonormal start, then W_L / √Var(B_L) until within
+    the tolerance."""
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((20,))] + [
+        keras.layers.Dense(30, kernel_initializer=init.LSUV(gain=3.0)) for _ in range(3)] + [
+        keras.layers.Dense(4, activation="softmax", kernel_initializer=init.LSUV())])
+    x = np.random.default_rng(3).normal(2.0, 5.0, size=(64, 20)).astype("float32")
+    output_kernel = model.layers[-1].kernel.numpy().copy()
+    reached = init.lsuv_rescale(model, x, tolerance=0.02)
+    assert list(reached) == [layer.name for layer in model.layers[:3]]
+    h = x
+    for layer in model.layers[:3]:
+        h = layer(h)
+        assert abs(float(np.var(h)) - 1.0) < 0.02, layer.name
+    np.testing.assert_array_equal(model.layers[-1].kernel.numpy(), output_kernel)
+    assert init.lsuv_rescale(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]),
+                             x[:, :3]) == {}  # no LSUV layer: nothing to do
+    with pytest.raises(ValueError, match="variance 0.0 on the batch"):
+        init.lsuv_rescale(keras.Sequential([keras.Input((20,)), keras.layers.Dense(
+            5, kernel_initializer=init.LSUV()), keras.layers.Dense(1)]), np.zeros((8, 20)))

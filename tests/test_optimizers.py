@@ -27,6 +27,13 @@ TWINS = {
     "adam": (lambda: opt.Adam(0.01), lambda: keras.optimizers.Adam(0.01)),
     "adam_amsgrad": (lambda: opt.Adam(0.01, amsgrad=True),
                      lambda: keras.optimizers.Adam(0.01, amsgrad=True)),
+    "adamw": (lambda: opt.AdamW(0.01, weight_decay=0.05),
+              lambda: keras.optimizers.AdamW(0.01, weight_decay=0.05)),
+    "adamw_default_decay": (lambda: opt.AdamW(0.01), lambda: keras.optimizers.AdamW(0.01)),
+    "sgd_weight_decay": (lambda: opt.SGD(0.05, weight_decay=0.1),
+                         lambda: keras.optimizers.SGD(0.05, weight_decay=0.1)),
+    "rmsprop_weight_decay": (lambda: opt.RMSProp(0.01, weight_decay=0.1),
+                             lambda: keras.optimizers.RMSprop(0.01, weight_decay=0.1)),
 }
 # an ill-conditioned quadratic L(w) = ½ wᵀAw, condition number 100: a long narrow valley
 A = np.array([[10.0, 0.0], [0.0, 0.1]], dtype="float32")
@@ -84,7 +91,8 @@ def _reference(name, w, gradient_fn, steps, lr, **p):
     g_acc = np.full_like(w, p.get("initial_accumulator_value", 0.1))
     path = []
     for t in range(1, steps + 1):
-        g = gradient_fn(w)
+        g = gradient_fn(w)  # at W before the decay: both use the step's starting point
+        w = w - lr * p.get("wd", 0.0) * w  # decoupled weight decay (Loshchilov & Hutter)
         if name == "sgd":
             w = w - lr * g
         elif name == "momentum":
@@ -130,6 +138,9 @@ FORMULAS = {
                    {"b1": 0.9, "b2": 0.999, "eps": 1e-3, "mode": "paper"}),
     "adam_notes": (lambda: opt.Adam(0.01, epsilon=1e-3, epsilon_mode="notes"),
                    {"b1": 0.9, "b2": 0.999, "eps": 1e-3, "mode": "notes"}),
+    "adam_decoupled": (lambda: opt.AdamW(0.01, weight_decay=0.2),
+                       {"b1": 0.9, "b2": 0.999, "eps": 1e-7, "mode": "keras", "wd": 0.2}),
+    "sgd_decoupled": (lambda: opt.SGD(0.05, weight_decay=0.3), {"wd": 0.3}),
 }
 
 
@@ -232,7 +243,8 @@ NAMES = OPTIMIZERS.names()
 
 
 def test_every_optimizer_is_covered():
-    assert set(NAMES) == {"sgd", "momentum", "nag", "adagrad", "rmsprop", "adadelta", "adam"}
+    assert set(NAMES) == {"sgd", "momentum", "nag", "adagrad", "rmsprop", "adadelta", "adam",
+                          "adamw"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -331,3 +343,53 @@ def test_default_names_are_made_unique_as_keras_does():
     assert first.name.startswith("adam") and second.name.startswith("adam")
     assert first.name != second.name
     assert opt.SGD(name="mine").name == "mine"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_weight_decay_in_a_config_reaches_every_optimizer_and_its_keras_twin(name):
+    from nnkit.config import ExperimentConfig
+
+    for prefix in ("", "keras:"):
+        section = {"name": prefix + name, "weight_decay": 0.01}
+        built = opt.build(ExperimentConfig.model_validate({"optimizer": section}).optimizer)
+        assert built.weight_decay == pytest.approx(0.01), (prefix, name)
+        plain = opt.build(ExperimentConfig.model_validate(
+            {"optimizer": {"name": prefix + name}}).optimizer)
+        assert plain.weight_decay == (pytest.approx(0.004) if name == "adamw" else None)
+
+
+def test_adamw_refuses_no_decay():
+    from nnkit.config import ConfigError, as_config
+
+    with pytest.raises(ValueError, match="weight_decay must be > 0 for AdamW"):
+        opt.AdamW(weight_decay=0.0)
+    with pytest.raises(ConfigError, match="optimizer.weight_decay"):
+        as_config({"optimizer": {"name": "adamw", "weight_decay": 0}})
+
+
+def test_coupled_l2_equals_decoupled_decay_for_sgd_and_not_for_adam():
+    """SGD: W - η(∇W + 2cW) is W - ηλW - η∇W with λ = 2c, step for step. Adam divides the
+    L2 term's gradient by √v̂ and the decay not, so the two part ways (Loshchilov & Hutter)."""
+    from nnkit import layers
+
+    x = tf.constant(np.random.default_rng(0).normal(size=(32, 4)), "float32")
+    y = tf.constant(np.random.default_rng(1).normal(size=(32, 2)), "float32")
+    c = 0.05
+
+    def trained(optimizer, l2):
+        keras.utils.set_random_seed(5)
+        regularizer = keras.regularizers.L2(l2) if l2 else None
+        model = keras.Sequential([keras.Input((4,)), layers.Dense(
+            6, "tanh", use_bias=False, kernel_regularizer=regularizer), layers.Dense(
+            2, use_bias=False, kernel_regularizer=regularizer)])
+        model.compile(optimizer, "mse")
+        model.fit(x, y, batch_size=32, epochs=30, verbose=0, shuffle=False)
+        return model.get_weights()
+
+    coupled = trained(opt.SGD(0.1), c)
+    decoupled = trained(opt.SGD(0.1, weight_decay=2 * c), 0.0)
+    for a, b in zip(coupled, decoupled, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    adam_coupled = trained(opt.Adam(0.01), c)
+    adam_decoupled = trained(opt.AdamW(0.01, weight_decay=2 * c), 0.0)
+    assert max(np.abs(a - b).max() for a, b in zip(adam_coupled, adam_decoupled)) > 1e-3

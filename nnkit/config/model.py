@@ -13,6 +13,9 @@ Activation = reference(ACTIVATIONS, "activation of the hidden layers")
 KernelInitializer = reference(INITIALIZERS, "initializer of the kernels")
 BiasInitializer = reference(INITIALIZERS, "initializer of the biases")
 BatchNorm = Literal["none", "before", "after"]
+L2 = Annotated[float, Field(ge=0, description="coupled L2: adds l2 * sum(W^2) over every kernel to "
+                                              "the loss (optimizer.weight_decay is the decoupled "
+                                              "form)")]
 
 
 class ModelBase(Section):
@@ -34,6 +37,7 @@ class MLP(ModelBase):
                                                      "items": {"type": "integer", "minimum": 1},
                                                      "minItems": 1}]})
     residual: bool = Field(False, description="skip connections around each hidden layer")
+    l2: L2 = 0.0
 
     @field_validator("units")
     @classmethod
@@ -69,6 +73,7 @@ class CNN(ModelBase):
     pool: bool = True
     lrn: bool = Field(False, description="local response normalisation after each conv block")
     dense_units: PositiveInt = 64
+    l2: L2 = 0.0
 
 
 class Custom(ModelBase):

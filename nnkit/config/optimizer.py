@@ -25,6 +25,9 @@ class OptimizerBase(Section):
     decay_rate: Annotated[float, Field(gt=0, le=1)] = Field(
         0.96, description="exponential decay: lr · rate^(step / decay_steps)")
     clipnorm: Positive | None = Field(None, description="clip each gradient to this L2 norm")
+    weight_decay: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="decoupled weight decay: W -= lr*weight_decay*W each step "
+                          "(Loshchilov & Hutter 2019); model.l2 is the coupled loss term")
 
 
 class SGD(OptimizerBase):
@@ -95,6 +98,14 @@ class Adam(OptimizerBase):
     amsgrad: bool = False
 
 
+class AdamW(Adam):
+    """Adam with decoupled weight decay, on by default (Loshchilov & Hutter 2019)."""
+
+    name: Literal["adamw", "keras:adamw"]
+    weight_decay: Positive = 0.004
+
+
 OptimizerConfig = Annotated[
-    Union[SGD, Momentum, NAG, AdaGrad, RMSProp, AdaDelta, Adam], Field(discriminator="name")
+    Union[SGD, Momentum, NAG, AdaGrad, RMSProp, AdaDelta, Adam, AdamW],
+    Field(discriminator="name")
 ]

@@ -18,6 +18,7 @@ from keras import ops
 from nnkit.initializers.base import compute_fans
 from nnkit.initializers.constant import Constant, Ones, Zeros
 from nnkit.initializers.identity import Identity
+from nnkit.initializers.lsuv import LSUV, lsuv_rescale
 from nnkit.initializers.orthogonal import Orthogonal
 from nnkit.initializers.random import RandomNormal, RandomUniform, TruncatedNormal
 from nnkit.initializers.variance_scaling import (
@@ -49,6 +50,8 @@ for _name, _cls, _description in [
     ("lecun_uniform", LecunUniform, "U[-l,l], l = sqrt(3/fan_in)"),
     ("orthogonal", Orthogonal, "gain * orthogonal matrix (Saxe et al. 2014)"),
     ("identity", Identity, "gain * identity matrix (Le et al. 2015)"),
+    ("lsuv", LSUV, "orthogonal, then rescaled on a batch to unit output variance (Mishkin & "
+                   "Matas 2016)"),
 ]:
     INITIALIZERS.register(_name, _description, _cls)
     INITIALIZERS.alias(_cls.__name__, _name)  # Keras' class names: HeNormal, Zeros, ...
@@ -101,6 +104,6 @@ def get(identifier: Any) -> keras.initializers.Initializer:
 
 __all__ = [
     "INITIALIZERS", "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
-    "Identity", "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
-    "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "get",
+    "Identity", "LSUV", "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+    "TruncatedNormal", "VarianceScaling", "Zeros", "compute_fans", "get", "lsuv_rescale",
 ]

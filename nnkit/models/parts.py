@@ -22,6 +22,14 @@ def activation_layer(reference, name: str) -> keras.layers.Layer:
     return layers.Activation(reference, params, name=name)
 
 
+def kernel_regularizer(cfg):
+    """Coupled L2 on a kernel, c·ΣW² added to the loss (``model.l2`` = c), or None.
+
+    Its gradient 2cW joins the data's gradient before the optimizer sees it; with SGD that is
+    decoupled weight decay λ = 2c, with Adam it is not (Loshchilov & Hutter 2019)."""
+    return keras.regularizers.L2(cfg.l2) if getattr(cfg, "l2", 0.0) else None
+
+
 def block_name(index: int, blocks: int) -> str:
     """``h03``: the name prefix of hidden block ``index`` (1 at the input) of ``blocks``.
 
@@ -42,7 +50,8 @@ def normalised_activation(x, cfg, block: str):
     return x
 
 
-def output_head(x, task: str, output_size: int, loss_name: str, kernel_initializer):
+def output_head(x, task: str, output_size: int, loss_name: str, kernel_initializer,
+                regularizer=None):
     """The last dense layer: softmax (multiclass), sigmoid or tanh (binary), linear."""
     spec = losses.spec(losses.resolve_name(loss_name, task))
     if task == "multiclass":
@@ -52,4 +61,4 @@ def output_head(x, task: str, output_size: int, loss_name: str, kernel_initializ
     else:
         activation = "linear"
     return layers.Dense(output_size, activation=activation, name="output",
-                        kernel_initializer=kernel_initializer)(x)
+                        kernel_initializer=kernel_initializer, kernel_regularizer=regularizer)(x)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 
 from nnkit.optimizers.adam import Adam
+from nnkit.optimizers.adamw import AdamW
 from nnkit.optimizers.adaptive import AdaDelta, AdaGrad, RMSProp
 from nnkit.optimizers.schedule import WarmupSchedule
 from nnkit.optimizers.sgd import NAG, SGD, Momentum
@@ -21,7 +22,8 @@ def _keras_twin(name: str, params: dict):
         return keras.optimizers.SGD(momentum=params.pop("momentum", 0.0),
                                     nesterov=name == "nag", **params)
     return {"adagrad": keras.optimizers.Adagrad, "rmsprop": keras.optimizers.RMSprop,
-            "adadelta": keras.optimizers.Adadelta, "adam": keras.optimizers.Adam}[name](**params)
+            "adadelta": keras.optimizers.Adadelta, "adam": keras.optimizers.Adam,
+            "adamw": keras.optimizers.AdamW}[name](**params)
 
 
 OPTIMIZERS = Registry("optimizer", keras_resolver=lambda n: _keras_twin(n, {}))
@@ -33,6 +35,7 @@ for _name, _cls, _description in [
     ("rmsprop", RMSProp, "S = rho*S + (1-rho)*grad^2; W -= lr*grad/sqrt(S+eps)"),
     ("adadelta", AdaDelta, "EWMAs of squared gradients and squared updates"),
     ("adam", Adam, "bias-corrected first and second moments"),
+    ("adamw", AdamW, "Adam with decoupled weight decay: W -= lr*wd*W besides the step"),
 ]:
     OPTIMIZERS.register(_name, _description, _cls)
 
@@ -46,13 +49,14 @@ def build(cfg) -> keras.optimizers.Optimizer:
     learning_rate = schedule["learning_rate"]
     if schedule["warmup_steps"] or schedule["decay"] != "none":
         learning_rate = WarmupSchedule(**schedule)
-    if params.get("clipnorm") is None:
-        params.pop("clipnorm", None)
+    for optional in ("clipnorm", "weight_decay"):
+        if params.get(optional) is None:
+            params.pop(optional, None)
     if cfg.name.startswith("keras:"):
         params.pop("lookahead", None)
         return _keras_twin(cfg.name[len("keras:"):], {"learning_rate": learning_rate, **params})
     return OPTIMIZERS.get(cfg.name)(learning_rate=learning_rate, **params)
 
 
-__all__ = ["OPTIMIZERS", "AdaDelta", "AdaGrad", "Adam", "Momentum", "NAG", "RMSProp", "SGD",
+__all__ = ["OPTIMIZERS", "AdaDelta", "AdaGrad", "Adam", "AdamW", "Momentum", "NAG", "RMSProp", "SGD",
            "WarmupSchedule", "build"]

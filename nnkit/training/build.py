@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from nnkit import data, losses, metrics, models, optimizers
+from nnkit import data, initializers, losses, metrics, models, optimizers
 from nnkit.data import batches
 from nnkit.training import distribute
 from nnkit.config import ExperimentConfig
@@ -146,8 +146,13 @@ def build_experiment(config: ExperimentConfig) -> Experiment:
             network = models.build(config.model, dataset, loss_name)
     except ValueError as error:
         raise ExperimentError(str(error)) from None
-    return Experiment(config, dataset, network, loss_name,
-                      metrics.resolve(config.metrics, dataset.task), strategy)
+    experiment = Experiment(config, dataset, network, loss_name,
+                            metrics.resolve(config.metrics, dataset.task), strategy)
+    # kernel_initializer: lsuv rescales each hidden layer on the training set's first batch
+    # (at least 32 samples, so that one sample's variance does not decide it)
+    with distribute.scope(strategy):
+        initializers.lsuv_rescale(network, dataset.x_train[:max(experiment.batch_size, 32)])
+    return experiment
 
 
 def compile_model(experiment: Experiment, model: keras.Model) -> None:
