@@ -30,7 +30,7 @@ def grid(tmp_path_factory):
     config = folder / "sweep.yaml"
     config.write_text(yaml.safe_dump({
         **TINY, "experiment": {"name": "grid", "seed": 1, "deterministic": True},
-        "training": {"epochs": 12, "batch_size": 32,
+        "training": {"epochs": 5, "batch_size": 32,
                      "checkpoint": {"every_seconds": 0}},
         "logging": {"histogram_every_n_steps": 0}, "sweep": GRID}, sort_keys=False))
     assert main(["sweep", str(config), "--logdir", str(folder / "full")]) == 0

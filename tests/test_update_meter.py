@@ -12,7 +12,7 @@ from nnkit.optimizers import OPTIMIZERS
 
 CAPTURED = {
     **{name: lambda name=name: OPTIMIZERS.get(name)(learning_rate=0.05)
-       for name in OPTIMIZERS.names()},
+       for name in OPTIMIZERS.names() if name != "adamw"},  # decays: below
     "nag lookahead": lambda: OPTIMIZERS.get("nag")(learning_rate=0.05, lookahead=True),
     "keras SGD nesterov": lambda: keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
     "keras Adam amsgrad": lambda: keras.optimizers.Adam(0.05, amsgrad=True),
@@ -29,6 +29,7 @@ CAPTURED = {
 }
 SNAPSHOT = {
     "weight decay": lambda: keras.optimizers.AdamW(0.05, weight_decay=0.5),
+    "nnkit adamw": lambda: OPTIMIZERS.get("adamw")(learning_rate=0.05, weight_decay=0.5),
     "loss scaling": lambda: keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.05)),
     "gradient accumulation": lambda: keras.optimizers.SGD(0.05, gradient_accumulation_steps=2),
 }
