@@ -64,8 +64,8 @@ def build() -> dict:
             entry.name: {"description": entry.description,
                          "parameters": describe_parameters(entry.obj)}
             for entry in registry.entries()}
-        if registry._aliases:
-            aliases[kind] = dict(registry._aliases)
+        if registry.aliases():
+            aliases[kind] = registry.aliases()
     return {"versions": _versions(), "kinds": kinds, "aliases": aliases}
 
 

@@ -102,6 +102,10 @@ class Registry(Membership):
         if alias != name:
             self._aliases[alias] = name
 
+    def aliases(self) -> dict[str, str]:
+        """{alias: the registered name it stands for}."""
+        return dict(self._aliases)
+
     def canonical(self, name: str) -> str:
         """The registered name ``name`` stands for (itself unless it is an alias)."""
         return self._aliases.get(name, name)

@@ -8,7 +8,6 @@ values themselves, as Keras), or None (no initializer: the layer's default).
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import keras
@@ -61,18 +60,6 @@ for _alias, _name in {"normal": "random_normal", "uniform": "random_uniform", "o
     INITIALIZERS.alias(_alias, _name)
 
 
-def _from_values(values):
-    """Keras' reading of a tensor or array given as an initializer: those very values."""
-
-    def initialize(shape, dtype=None):
-        if tuple(shape) != tuple(values.shape):
-            raise ValueError(f"Expected `shape` to be {values.shape} for direct tensor as "
-                             f"initializer. Received shape={shape}")
-        return ops.cast(values, dtype or keras.backend.floatx())
-
-    return initialize
-
-
 def get(identifier: Any) -> keras.initializers.Initializer:
     """An initializer from any identifier ``keras.initializers.get`` takes (see the module's
     docstring), names resolving to nnkit's own classes.
@@ -80,14 +67,12 @@ def get(identifier: Any) -> keras.initializers.Initializer:
     Keras' own serialized form (``{class_name: ..., config: ...}``) is how layers get their
     initializers back from a saved model.
     """
-    if identifier is None or isinstance(identifier, keras.initializers.Initializer):
+    if isinstance(identifier, keras.initializers.Initializer):
         return identifier
-    if ops.is_tensor(identifier) or isinstance(identifier, (np.ndarray, np.generic)):
-        return _from_values(identifier)
-    if inspect.isclass(identifier) and issubclass(identifier, keras.initializers.Initializer):
-        return identifier()
-    if callable(identifier):  # a function (shape, dtype=None), as Keras takes it
-        return identifier
+    if identifier is None or ops.is_tensor(identifier) or callable(identifier) or isinstance(
+            identifier, (np.ndarray, np.generic)):
+        # None, the values themselves, a class or a function (shape, dtype=None): Keras' reading
+        return keras.initializers.get(identifier)
     params: dict = {}
     if isinstance(identifier, dict) and "class_name" in identifier:
         return keras.initializers.deserialize(identifier)

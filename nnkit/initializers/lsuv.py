@@ -33,14 +33,12 @@ class LSUV(Orthogonal):
     """
 
 
-def _kernel_layers(model: keras.Model) -> list:
-    """The hidden layers whose ``kernel`` was initialised by :class:`LSUV`, in the order the
-    model lists them (from the input). Output layers are left out: their output (softmax
-    probabilities, a sigmoid) cannot be given unit variance; they keep the orthonormal start."""
-    outputs = {id(t._keras_history[0]) for t in model.outputs}
+def _lsuv_layers(model: keras.Model) -> list:
+    """The layers whose ``kernel`` was initialised by :class:`LSUV`, in the order the model
+    lists them (from the input)."""
     return [layer for layer in model.layers
             if isinstance(getattr(layer, "kernel_initializer", None), LSUV)
-            and getattr(layer, "kernel", None) is not None and id(layer) not in outputs]
+            and getattr(layer, "kernel", None) is not None]
 
 
 def lsuv_rescale(model: keras.Model, batch, tolerance: float = 0.1,
@@ -54,9 +52,15 @@ def lsuv_rescale(model: keras.Model, batch, tolerance: float = 0.1,
     activation. The model must be functional or Sequential (built), so that each layer's
     output can be read off one forward pass; biases are left as they are.
     """
+    layers = _lsuv_layers(model)
+    if not layers:
+        return {}
     if not model.built or getattr(model, "inputs", None) is None:
         raise ValueError("lsuv_rescale needs a built functional or Sequential model")
-    layers = _kernel_layers(model)
+    # output layers keep the orthonormal start: their output (softmax probabilities, a
+    # sigmoid) cannot be given unit variance
+    outputs = {id(t._keras_history[0]) for t in model.outputs}
+    layers = [layer for layer in layers if id(layer) not in outputs]
     if not layers:
         return {}
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
@@ -64,8 +68,7 @@ def lsuv_rescale(model: keras.Model, batch, tolerance: float = 0.1,
     reached = {}
     for index, layer in enumerate(layers):  # the earlier layers are final: rescale in order
         for _ in range(max_iterations):
-            outputs = probe(batch, training=False)
-            output = outputs[index] if len(layers) > 1 else outputs
+            output = keras.tree.flatten(probe(batch, training=False))[index]
             variance = float(ops.var(ops.cast(output, "float32")))
             if not math.isfinite(variance) or variance == 0.0:
                 raise ValueError(f"lsuv_rescale: the output of {layer.name} has variance "
