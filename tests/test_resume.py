@@ -102,6 +102,7 @@ def test_kill_9_mid_epoch_then_resume_from_the_command_line(tiny_config, tmp_pat
         assert len(steps) == len(set(steps)), f"{tag}: a step logged twice"
 
 
+@pytest.mark.slow  # two runs to 30 epochs; the other resume tests check the state restored
 def test_early_stopping_state_survives_a_resume(tiny_config, stop_at):
     settings = [*DETERMINISTIC, "training.epochs=30", "optimizer.learning_rate=0.2",
                 "training.early_stopping={monitor: val_loss, patience: 2}"]
