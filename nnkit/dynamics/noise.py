@@ -1,0 +1,235 @@
+"""Gradient noise: per-example gradient statistics, the noise scale, per-layer GSNR.
+
+For a batch of B examples with per-example gradients gᵢ = ∇ℓᵢ + ∇R, everything below is
+read off two moments per parameter j, never the B × P matrix of the gᵢ themselves:
+
+    s₁ⱼ = Σᵢ gᵢⱼ            s₂ⱼ = Σᵢ gᵢⱼ²
+
+* the mean gradient ḡ = s₁/B, and the gradient covariance's trace
+  tr(Σ) ≈ S = (Σⱼ s₂ⱼ - B‖ḡ‖²)/(B - 1) (unbiased);
+* the simple noise scale B_simple = tr(Σ)/|G|² (McCandlish et al. 2018, "An Empirical
+  Model of Large-Batch Training", eq. 2.8), with |G|² ≈ ‖ḡ‖² - S/B (unbiased): the batch
+  size around which a step's noise and its signal are equal;
+* the gradient signal-to-noise ratio of parameter j, GSNRⱼ = ḡⱼ²/Var(gⱼ) with
+  Var(gⱼ) = s₂ⱼ/B - ḡⱼ² (Liu et al. 2020, "Understanding Why Neural Networks Generalize
+  Well Through GSNR of Parameters"), averaged over a layer's parameters of non-zero
+  variance.
+
+s₂ for a Dense layer on 2-D inputs costs one matrix product: its per-example kernel
+gradient is the outer product aᵢδᵢᵀ of the layer's input aᵢ and the gradient δᵢ = ∂ℓᵢ/∂zᵢ
+at its pre-activation zᵢ, so Σᵢ (aᵢδᵢᵀ)² = (A∘A)ᵀ(Δ∘Δ) and the bias' Σᵢ δᵢ² (Goodfellow
+2015, "Efficient per-example gradient computations"; BackPACK's SumGradSquared, Dangel et
+al. 2020). Every other variable (convolutions, recurrent cells, a Dense layer on sequences
+or called twice) takes the vectorised fallback: the Jacobian of the B per-example losses
+(``tf.GradientTape.jacobian`` with pfor), B × its size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nnkit.dynamics.objective import Objective
+
+
+@dataclass
+class GradientMoments:
+    """Σᵢ gᵢ and Σᵢ gᵢ² per trainable variable over a batch of ``batch_size`` examples."""
+
+    batch_size: int
+    first: list[np.ndarray]
+    second: list[np.ndarray]
+    fast: list[bool] = field(default_factory=list)  # s₂ from the Dense identity
+
+
+@dataclass
+class GradientNoise:
+    """What :func:`gradient_noise_scale` measured (see the module's docstring)."""
+
+    b_simple: float  # tr(Σ)/|G|²; inf where the batch cannot resolve |G|² (estimate ≤ 0)
+    trace_sigma: float  # tr(Σ), unbiased
+    gradient_norm_sq: float  # |G|², unbiased (may be ≤ 0 for a small, noisy batch)
+    mean_gradient_norm_sq: float  # ‖ḡ‖², the batch gradient's (biased by tr(Σ)/B)
+    batch_size: int
+    gsnr: dict[str, float]  # per layer key: mean GSNR over its parameters
+    variance: dict[str, float]  # per layer key: Σⱼ Var(gⱼ) over its parameters
+
+
+def _dense_like(layer) -> str | None:
+    """The attribute holding a Dense layer's activation (its pre-activation is z = aW + b),
+    or None for any other layer."""
+    from nnkit.layers import Dense
+
+    if isinstance(layer, Dense):
+        return "_activation_fn"
+    if type(layer) is keras.layers.Dense and not getattr(layer, "lora_enabled", False) \
+            and getattr(layer, "quantization_mode", None) is None:
+        return "activation"
+    return None
+
+
+class _DenseTaps:
+    """While active, keeps each Dense layer's inputs and pre-activations (on the instance;
+    the class is untouched, as in :mod:`nnkit.instrument.capture`)."""
+
+    def __init__(self, model):
+        self.layers = [(layer, attr) for layer in model._flatten_layers(include_self=False)
+                       if (attr := _dense_like(layer)) is not None and layer.trainable]
+        self.kept: dict[int, list] = {}
+
+    @contextlib.contextmanager
+    def active(self):
+        saved = []
+        for layer, attr in self.layers:
+            saved.append((layer, attr, layer.__dict__.get("call"), getattr(layer, attr)))
+            self.kept[id(layer)] = []
+            layer.call = self._tapped_call(layer, layer.call)
+            setattr(layer, attr, self._tapped_activation(layer, getattr(layer, attr)))
+        try:
+            yield self
+        finally:
+            for layer, attr, call, activation in saved:
+                if call is None:
+                    del layer.__dict__["call"]
+                else:
+                    layer.call = call
+                setattr(layer, attr, activation)
+
+    def _tapped_call(self, layer, call):
+        def tapped(inputs, *args, **kwargs):
+            self.kept[id(layer)].append([inputs, None])
+            return call(inputs, *args, **kwargs)
+        return tapped
+
+    def _tapped_activation(self, layer, activation):
+        def tapped(z):
+            calls = self.kept[id(layer)]
+            if calls and calls[-1][1] is None:
+                calls[-1][1] = z
+            return activation(z) if activation is not None else z
+        return tapped
+
+    def usable(self, layer) -> tuple | None:
+        """(a, z) of a layer called once on 2-D inputs, else None."""
+        calls = self.kept.get(id(layer), [])
+        if len(calls) != 1 or calls[0][1] is None or calls[0][0].shape.rank != 2:
+            return None
+        return calls[0]
+
+
+def _dense(gradient):
+    return None if gradient is None else tf.convert_to_tensor(gradient)
+
+
+class MomentsFunction:
+    """:class:`GradientMoments` of an :class:`Objective`, compiled once."""
+
+    def __init__(self, objective: Objective):
+        self.objective = objective
+        self.taps = _DenseTaps(objective.model)
+        self._compiled = tf.function(self._moments)
+        self._fast: list[bool] = []
+
+    def _moments(self):
+        objective, taps = self.objective, self.taps
+        variables = objective.variables
+        index = {id(v): i for i, v in enumerate(variables)}
+        with tf.GradientTape(persistent=True) as tape:
+            with taps.active():
+                per_example = objective.per_example()
+            total = tf.reduce_sum(per_example)
+            regularization = objective.regularization()
+        first = [_dense(g) for g in tape.gradient(total, variables)]
+        second: list = [None] * len(variables)
+        for layer, _ in taps.layers:
+            tapped = taps.usable(layer)
+            if tapped is None:
+                continue
+            a, z = tapped
+            delta = tf.cast(tape.gradient(total, z), tf.float32)  # row i: ∂ℓᵢ/∂zᵢ
+            a = tf.cast(a, tf.float32)
+            second[index[id(layer.kernel)]] = tf.matmul(tf.square(a), tf.square(delta),
+                                                        transpose_a=True)
+            if layer.bias is not None:
+                second[index[id(layer.bias)]] = tf.reduce_sum(tf.square(delta), 0)
+        rest = [i for i, s in enumerate(second) if s is None]
+        if rest:
+            jacobians = tape.jacobian(per_example, [variables[i] for i in rest],
+                                      unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            for i, jacobian in zip(rest, jacobians):
+                second[i] = tf.reduce_sum(tf.square(tf.cast(jacobian, tf.float32)), 0)
+        self._fast = [s is not None and i not in rest for i, s in enumerate(second)]
+        r = tape.gradient(regularization, variables)
+        del tape
+        batch = tf.cast(tf.shape(per_example)[0], tf.float32)
+        firsts, seconds = [], []
+        for v, s1, s2, rj in zip(variables, first, second, r):
+            s1 = tf.zeros(v.shape) if s1 is None else tf.cast(s1, tf.float32)
+            if rj is not None:  # gᵢ = dᵢ + r: Σ(dᵢ + r)² = Σdᵢ² + 2rΣdᵢ + Br²
+                rj = tf.cast(_dense(rj), tf.float32)
+                s2 = s2 + 2.0 * rj * s1 + batch * tf.square(rj)
+                s1 = s1 + batch * rj
+            firsts.append(s1)
+            seconds.append(s2)
+        return firsts, seconds
+
+    def __call__(self) -> GradientMoments:
+        firsts, seconds = self._compiled()
+        return GradientMoments(self.objective.batch_size,
+                               [f.numpy().astype(np.float64) for f in firsts],
+                               [s.numpy().astype(np.float64) for s in seconds], list(self._fast))
+
+
+def gradient_moments(model, x, y, loss=None, training: bool = False) -> GradientMoments:
+    """Σᵢ gᵢ and Σᵢ gᵢ² per trainable variable over the batch (x, y) (module docstring)."""
+    return MomentsFunction(Objective(model, x, y, loss, training))()
+
+
+def noise_from_moments(moments: GradientMoments, groups: dict[str, list[int]]) -> GradientNoise:
+    """B_simple, tr(Σ), |G|² and per-group GSNR and variance from the moments; ``groups``
+    maps a layer key to the indices of its variables."""
+    B = moments.batch_size
+    if B < 2:
+        raise ValueError("gradient noise needs a batch of at least 2 examples")
+    mean = [f / B for f in moments.first]
+    mean_sq = float(sum(np.sum(m * m) for m in mean))
+    second = float(sum(np.sum(s) for s in moments.second))
+    trace_sigma = max((second - B * mean_sq) / (B - 1), 0.0)
+    signal = mean_sq - trace_sigma / B
+    b_simple = trace_sigma / signal if signal > 0 else float("inf")
+    gsnr, variance = {}, {}
+    for key, indices in groups.items():
+        ratios, total = [], 0.0
+        for i in indices:
+            var = np.maximum(moments.second[i] / B - mean[i] ** 2, 0.0).ravel()
+            m2 = (mean[i] ** 2).ravel()
+            noisy = var > 1e-12 * np.maximum(m2, 1e-30)  # rounding, not variance, below this
+            ratios.append(m2[noisy] / var[noisy])
+            total += float(var.sum())
+        ratios = np.concatenate(ratios) if ratios else np.zeros(0)
+        gsnr[key] = float(ratios.mean()) if ratios.size else float("nan")
+        variance[key] = total
+    return GradientNoise(b_simple, trace_sigma, signal, mean_sq, B, gsnr, variance)
+
+
+def layer_groups(model) -> dict[str, list[int]]:
+    """Layer key → indices of its trainable variables (the instrumentation's keys)."""
+    from nnkit.instrument.plan import plan_layers
+
+    return {p.key: [i for _, i in p.variables] for p in plan_layers(model) if p.variables}
+
+
+def gradient_noise_scale(model, x, y, loss=None, training: bool = False) -> GradientNoise:
+    """The gradient noise of the batch (x, y): B_simple, tr(Σ), |G|², and per layer the
+    GSNR and gradient variance (module docstring).
+
+    Example::
+
+        noise = nnkit.dynamics.gradient_noise_scale(model, x[:512], y[:512])
+        noise.b_simple, noise.gsnr["h01_dense"]
+    """
+    return noise_from_moments(gradient_moments(model, x, y, loss, training), layer_groups(model))
