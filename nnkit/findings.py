@@ -82,6 +82,17 @@ KINDS = {
         "a lower learning rate (10× smaller); gradient clipping (optimizer.clipnorm); a "
         "learning-rate warm-up",
         "the notes 001 (a learning rate too large overshoots); Goodfellow et al. 2016, 8.1"),
+    "edge_of_stability": Kind(
+        "the sharpness λ_max of the loss Hessian on the probe batch (logging.dynamics: full), "
+        "or for Adam and RMSProp the preconditioned λ_max(D⁻¹H), over the optimizer's "
+        "stability limit at its learning rate (2/η; (2 + 2β)/η with momentum; "
+        "(2 + 2β)/((1 + 2β)η) for Nesterov; (2 + 2β₁)/((1 - β₁)η) for Adam)",
+        "",
+        "nothing, if the loss still falls (training at the edge of stability is normal for "
+        "full-batch and large-batch training, the loss falling non-monotonically); a lower "
+        "learning rate, a learning-rate warm-up or a larger batch if it oscillates or "
+        "diverges",
+        "Cohen et al. 2021 (edge of stability); Cohen et al. 2022 (adaptive methods)"),
     "non_finite": Kind(
         "the loss, a gradient, or a validation/test value is NaN or infinite",
         "",
@@ -89,7 +100,7 @@ KINDS = {
         "the notes 003 (exploding gradients)"),
 }
 CAUSES = ("vanishing_gradients", "exploding_gradients", "signal_collapse", "signal_explosion",
-          "saturation", "dying_relu", "symmetric_layer")
+          "saturation", "dying_relu", "symmetric_layer", "edge_of_stability")
 
 
 @dataclass
@@ -120,8 +131,10 @@ class Finding:
 
 
 def coverage_text(coverage: dict) -> str:
+    sharpness = (f"{coverage['sharpness_steps']} sharpness measurements, "
+                 if coverage.get("sharpness_steps") else "")
     return (f"{coverage.get('gradient_windows', 0)} gradient windows, "
-            f"{coverage.get('activation_steps', 0)} activation steps, "
+            f"{coverage.get('activation_steps', 0)} activation steps, {sharpness}"
             f"{coverage.get('epochs', 0)} epochs checked")
 
 

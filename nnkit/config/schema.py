@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from nnkit.catalog import LOSSES, METRICS
 from nnkit.config.base import FieldError, NonNegativeInt, PositiveInt, Section, check_reference
 from nnkit.config.data import DataConfig
+from nnkit.config.dynamics import Dynamics
 from nnkit.config.model import ModelConfig
 from nnkit.config.optimizer import OptimizerConfig
 from nnkit.config.search import Search
@@ -132,6 +133,9 @@ class Logging(Section):
         0.05, description="stalled training: the loss within this fraction of a constant "
                           "prediction's loss ...")
     stall_epochs: PositiveInt = Field(3, description="... from this epoch on")
+    dynamics: Dynamics | None = Field(
+        None, description="curvature, gradient noise and effective rank on a schedule "
+                          "(economy, business, full; see nnkit.dynamics); off by default")
 
 
 def _loss_name(value: Any) -> Any:

@@ -40,10 +40,17 @@ class HessianVectorProduct:
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
         self.objective = objective
-        self.scale = None if preconditioner is None else tf.constant(
-            1.0 / np.sqrt(np.asarray(preconditioner, np.float64)), tf.float32)
+        self.scale = None
         product = self._forward_over_reverse if method == METHODS[0] else self._double_backward
         self._product = tf.function(product, reduce_retracing=True)
+        self.precondition(preconditioner)
+
+    def precondition(self, preconditioner) -> HessianVectorProduct:
+        """Products with D^{-1/2} H D^{-1/2} from now on (None: with H); the compiled
+        function is kept, the scaling is done on the vectors."""
+        self.scale = None if preconditioner is None else \
+            1.0 / np.sqrt(np.asarray(preconditioner, np.float64))
+        return self
 
     def _forward_over_reverse(self, v):
         objective = self.objective
@@ -65,10 +72,10 @@ class HessianVectorProduct:
         return objective.flat_gradient(outer.gradient(directional, objective.variables))
 
     def __call__(self, v: np.ndarray) -> np.ndarray:
-        v = tf.constant(v, tf.float32)
         if self.scale is None:
-            return self._product(v).numpy().astype(np.float64)
-        return (self.scale * self._product(self.scale * v)).numpy().astype(np.float64)
+            return self._product(tf.constant(v, tf.float32)).numpy().astype(np.float64)
+        product = self._product(tf.constant(self.scale * v, tf.float32))
+        return self.scale * product.numpy().astype(np.float64)
 
     @property
     def size(self) -> int:

@@ -120,3 +120,25 @@ def _as_tensor(value):
     if array.dtype == np.float64:
         array = array.astype(np.float32)
     return tf.constant(array)
+
+
+def layer_inputs(model, layer, x) -> tf.Tensor | None:
+    """What ``layer`` receives when ``model`` runs on ``x`` in inference mode (its first
+    call's first argument; None if the pass does not call it)."""
+    kept = []
+    own = layer.__dict__.get("call")
+    call = layer.call
+
+    def keeping(inputs, *args, **kwargs):
+        kept.append(inputs)
+        return call(inputs, *args, **kwargs)
+
+    layer.call = keeping
+    try:
+        _forward(model, tf.nest.map_structure(_as_tensor, x), False)
+    finally:
+        if own is None:
+            del layer.__dict__["call"]
+        else:
+            layer.call = own
+    return kept[0] if kept else None

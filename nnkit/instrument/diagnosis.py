@@ -56,6 +56,12 @@ def _message(e: Episode, t: Thresholds, probe_samples: int | None) -> tuple[str,
     if e.kind == "saturation":
         return (f"{e.peak:.0%} of its outputs were saturated (derivative below a tenth of its "
                 f"maximum) at worst (threshold {t.saturation:.0%})", t.saturation)
+    if e.kind == "edge_of_stability":
+        what = "preconditioned sharpness λ_max(D⁻¹H)" if d.get("preconditioned") \
+            else "sharpness λ_max"
+        return (f"the {what} reached {e.peak:.2f}× the optimizer's stability limit (at worst "
+                f"{d['sharpness']:.4g} against {d['limit']:.4g}; fires from "
+                f"{d['fraction']:g}×)", d["fraction"])
     if e.kind == "symmetric_layer":
         return f"all {d.get('units', '?')} units have identical weights", None
     if e.kind == "stalled_training":
@@ -160,6 +166,17 @@ class Diagnosis:
         """The run failed on a NaN or infinite value (the guard says where)."""
         if self._non_finite is None:
             self._non_finite = {"where": where, "step": int(step), "message": message}
+
+    def add_sharpness(self, step: int, sharpness: float, limit: float, fraction: float,
+                      preconditioned: bool = False) -> None:
+        """One measurement of the sharpness (:mod:`nnkit.dynamics.callback`) against the
+        optimizer's stability ``limit``: ``edge_of_stability`` fires from ``fraction`` of it."""
+        ratio = sharpness / limit
+        self.coverage["sharpness_steps"] = self.coverage.get("sharpness_steps", 0) + 1
+        self.episodes.observe("edge_of_stability", "global", (step, step), ratio >= fraction,
+                              ratio, max, [], {"sharpness": sharpness, "limit": limit,
+                                               "fraction": fraction,
+                                               "preconditioned": preconditioned})
 
     def _record(self, observation, steps: tuple[int, int]) -> None:
         for v in verdicts(observation, self.thresholds):

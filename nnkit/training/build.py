@@ -75,11 +75,17 @@ class Experiment:
     def probe_inputs(self, samples: int) -> np.ndarray | None:
         """``samples`` training inputs drawn once with the experiment's seed (in their order
         in the set): the probe set dead units are counted over. None for 0."""
+        batch = self.probe_batch(samples)
+        return None if batch is None else batch[0]
+
+    def probe_batch(self, samples: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The probe set's inputs and labels (as the loss wants them); None for 0."""
         x = self.dataset.x_train
         if samples <= 0 or not len(x):
             return None
         rng = np.random.default_rng(self.config.experiment.seed)
-        return x[np.sort(rng.choice(len(x), min(samples, len(x)), replace=False))]
+        chosen = np.sort(rng.choice(len(x), min(samples, len(x)), replace=False))
+        return x[chosen], self.labels(self.dataset.y_train[chosen])
 
     def constant_prediction_loss(self) -> float | None:
         """The training loss of the best input-blind prediction: the class frequencies for

@@ -107,6 +107,14 @@ def training_callbacks(experiment: Experiment, model: TrainingModel, run_dir: Pa
             model, config.logging, run_dir, experiment.probe_inputs(config.logging.probe_samples),
             experiment.constant_prediction_loss(), config.training.stop_on, on_findings)
         callbacks.insert(0, instrumentation)
+    dynamics = config.logging.dynamics
+    if dynamics is not None and dynamics.schedule():
+        from nnkit.dynamics.callback import DynamicsCallback
+
+        x, y = experiment.probe_batch(dynamics.probe_samples)
+        callbacks.insert(1 if instrumentation else 0, DynamicsCallback(
+            run_dir, x, y, dynamics.schedule(), dynamics,
+            diagnosis=lambda: instrumentation.diagnosis if instrumentation else None))
     stopping = config.training.early_stopping
     if stopping is not None:
         callbacks.append(EarlyStopping(

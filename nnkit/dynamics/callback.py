@@ -1,0 +1,157 @@
+"""The dynamics instruments on a schedule during ``fit`` (``logging.dynamics``).
+
+At the start of every step due (the weights the step's gradient is taken at; step 0 shows
+the initialisation), on a fixed probe batch of training samples in inference mode:
+
+==================================  =======================================================
+``gradient_noise_scale``            B_simple = tr(Σ)/|G|² (not written while |G|²'s
+                                    estimate is ≤ 0: the batch cannot resolve the gradient)
+``gradient_noise/trace_sigma``,     its parts, unbiased
+``gradient_noise/signal``
+``gsnr/<layer>``                    mean gradient signal-to-noise ratio of the layer's
+                                    parameters
+``effective_rank``                  of the penultimate features (the last kernel layer's
+                                    input)
+``hessian_trace``                   Hutchinson's estimate of tr(H)
+``sharpness``                       λ_max(H) (Lanczos)
+``preconditioned_sharpness``        λ_max(D⁻¹H) for Adam and RMSProp (their threshold's)
+``sharpness_limit``                 the optimizer's stability limit at its current
+                                    learning rate: 2/η, (2 + 2β)/η, 38/η for Adam, ...
+==================================  =======================================================
+
+Each measurement is a few forward and backward passes on the probe batch, compiled once, run
+from Python between steps (so none of it is in the training step's graph). The sharpness
+also feeds the diagnosis (``edge_of_stability``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nnkit.dynamics import stability
+from nnkit.dynamics.hessian import HessianVectorProduct, top_eigenvalue, trace_estimate
+from nnkit.dynamics.noise import MomentsFunction, layer_groups, noise_from_moments
+from nnkit.dynamics.objective import Objective, layer_inputs
+from nnkit.dynamics.rank import effective_rank
+
+
+class DynamicsCallback(keras.callbacks.Callback):
+    """Runs the instruments of ``schedule`` (instrument → every N steps) on ``(x, y)`` and
+    writes them to ``<log_dir>/train``.
+
+    Args:
+        log_dir: the run folder.
+        x, y: the probe batch.
+        schedule: from :meth:`nnkit.config.dynamics.Dynamics.schedule`.
+        settings: the ``logging.dynamics`` section (iterations, probes, edge fraction).
+        loss: the loss to differentiate (None: the model's compiled loss).
+        diagnosis: a callable returning the run's Diagnosis (or None), which the sharpness
+            feeds.
+    """
+
+    def __init__(self, log_dir, x, y, schedule: dict[str, int], settings, loss=None,
+                 diagnosis=None):
+        super().__init__()
+        self.log_dir, self.x, self.y, self.loss = Path(log_dir), x, y, loss
+        self.schedule, self.settings = dict(schedule), settings
+        self._diagnosis = diagnosis or (lambda: None)
+        self.writer = None
+        self._objective = self._hvp = self._moments = None
+        self._groups: dict[str, list[int]] = {}
+
+    # --- set-up, once the model is built --------------------------------------------------
+
+    def _ready(self) -> bool:
+        model = self.model
+        if self._objective is not None:
+            return True
+        if not model.built:
+            return False
+        self._objective = Objective(model, self.x, self.y, self.loss)
+        self._hvp = HessianVectorProduct(self._objective)
+        self._moments = MomentsFunction(self._objective)
+        self._groups = layer_groups(model)
+        if self.writer is None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self.writer = tf.summary.create_file_writer(str(self.log_dir / "train"),
+                                                        filename_suffix=".dynamics")
+        return True
+
+    # --- Keras hooks ----------------------------------------------------------------------
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        due = [name for name, every in self.schedule.items() if step % every == 0]
+        if due and self._ready():
+            values = {}
+            for name in due:
+                values.update(getattr(self, f"_{name}")(step))
+            self._write(step, values)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.writer is not None:
+            self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.flush()
+
+    # --- the instruments ------------------------------------------------------------------
+
+    def _gradient_noise(self, step: int) -> dict[str, float]:
+        noise = noise_from_moments(self._moments(), self._groups)
+        values = {"gradient_noise/trace_sigma": noise.trace_sigma,
+                  "gradient_noise/signal": noise.gradient_norm_sq,
+                  **{f"gsnr/{key}": value for key, value in noise.gsnr.items()}}
+        if math.isfinite(noise.b_simple):
+            values["gradient_noise_scale"] = noise.b_simple
+        return values
+
+    def _effective_rank(self, step: int) -> dict[str, float]:
+        last = _last_kernel_layer(self.model)
+        features = None if last is None else layer_inputs(self.model, last, self.x)
+        if features is None:
+            return {}
+        return {"effective_rank": effective_rank(tf.cast(features, tf.float32).numpy())}
+
+    def _hessian_trace(self, step: int) -> dict[str, float]:
+        return {"hessian_trace": trace_estimate(self._hvp.precondition(None),
+                                                self.settings.trace_samples, seed=step)}
+
+    def _sharpness(self, step: int) -> dict[str, float]:
+        optimizer, iterations = self.model.optimizer, self.settings.sharpness_iterations
+        values = {"sharpness": top_eigenvalue(self._hvp.precondition(None), iterations,
+                                              seed=step)}
+        compared = values["sharpness"]
+        limit = stability.sharpness_limit(optimizer)
+        if stability.is_preconditioned(optimizer):
+            d = stability.preconditioner(optimizer, self._objective.variables)
+            if d is None or step == 0:  # no second moments yet: nothing to compare
+                return values
+            compared = top_eigenvalue(self._hvp.precondition(d), iterations, seed=step)
+            values["preconditioned_sharpness"] = compared
+        if limit is not None:
+            values["sharpness_limit"] = limit
+            diagnosis = self._diagnosis()
+            if diagnosis is not None:
+                diagnosis.add_sharpness(step, compared, limit, self.settings.edge_fraction,
+                                        "preconditioned_sharpness" in values)
+        return values
+
+    def _write(self, step: int, values: dict[str, float]) -> None:
+        with self.writer.as_default(step=step):
+            for tag, value in values.items():
+                if np.isfinite(value):
+                    tf.summary.scalar(tag, value)
+
+
+def _last_kernel_layer(model):
+    from nnkit.instrument.plan import plan_layers
+
+    kernels = [p.layer for p in plan_layers(model) if p.kernel is not None]
+    return kernels[-1] if kernels else None
