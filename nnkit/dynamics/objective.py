@@ -81,7 +81,7 @@ class Objective:
     def per_example(self) -> tf.Tensor:
         """ℓᵢ for each example of the batch [B] (a per-position loss is averaged)."""
         y_pred = _forward(self.model, self.x, self.training)
-        values = tf.cast(self.loss_fn(self.y, y_pred), tf.float32)
+        values = tf.cast(self.loss_fn(*_same_rank(self.y, y_pred)), tf.float32)
         if values.shape.rank > 1:
             values = tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
         return values
@@ -111,6 +111,24 @@ class Objective:
         return tf.concat([tf.reshape(tf.zeros_like(v) if g is None else
                                      tf.convert_to_tensor(g), [-1])
                           for g, v in zip(gradients, self.variables)], 0)
+
+
+def _same_rank(y_true, y_pred):
+    """Labels [B] against predictions [B, 1] (or the reverse) made [B, 1] both, a size-1
+    last axis of higher ranks dropped: what Keras' loss objects do before their function
+    (which reduces over the last axis)."""
+    t, p = y_true.shape.rank, y_pred.shape.rank
+    if p == t + 1 and y_pred.shape[-1] == 1:
+        if t == 1:
+            y_true = tf.expand_dims(y_true, -1)
+        else:
+            y_pred = tf.squeeze(y_pred, -1)
+    elif t == p + 1 and y_true.shape[-1] == 1:
+        if p == 1:
+            y_pred = tf.expand_dims(y_pred, -1)
+        else:
+            y_true = tf.squeeze(y_true, -1)
+    return y_true, y_pred
 
 
 def _as_tensor(value):

@@ -48,6 +48,8 @@ class WatchCallback(InstrumentationCallback):
         self.watched, self.logging, self.verbose = model, logging, verbose
         self._probe_inputs, self._baseline = probe_inputs, baseline_loss
         self._capture = None
+        self.probe_data = None  # (x, y) for logging.dynamics
+        self.dynamics = None  # its DynamicsCallback, made with the log folder
 
     # --- installed on the model -------------------------------------------------------------
 
@@ -104,10 +106,30 @@ class WatchCallback(InstrumentationCallback):
         if _built(self.watched):  # else on the first step (_ready)
             self._plan()
             self.open()
+        schedule = self.logging.dynamics.schedule() if self.logging.dynamics else {}
+        if schedule and (self.dynamics is None or self.dynamics.log_dir != self.log_dir):
+            from nnkit.dynamics.callback import DynamicsCallback
+
+            self.dynamics = DynamicsCallback(self.log_dir, *self.probe_data, schedule,
+                                             self.logging.dynamics,
+                                             diagnosis=lambda: self.diagnosis)
+        if self.dynamics is not None:
+            self.dynamics.set_model(self.watched)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.dynamics is not None:
+            self.dynamics.on_train_batch_begin(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.dynamics is not None:
+            self.dynamics.on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs=None):
         if self.recorder is None:  # fit ran no step
             return
+        if self.dynamics is not None:
+            self.dynamics.on_train_end(logs)
         super().on_train_end(logs)
         findings = [f.to_dict() for f in self.findings]
         status = {"status": "stopped", "stopped_by": self.stopped_by} if self.stopped_by \
@@ -163,7 +185,7 @@ def _logging(options: dict) -> Logging:
         raise ValueError(f"nnkit.watch: {where}: {first['msg']}{hint}") from None
 
 
-def watch(model, log_dir: str | Path | None = None, *, probe_inputs=None,
+def watch(model, log_dir: str | Path | None = None, *, probe_inputs=None, probe_data=None,
           baseline_loss: float | None = None, stop_on=(), on_findings=None,
           verbose: bool = True, **logging_options) -> WatchCallback:
     """Instrument ``model`` in place; return the callback to pass to its ``fit``.
@@ -179,6 +201,9 @@ def watch(model, log_dir: str | Path | None = None, *, probe_inputs=None,
         log_dir: where the events and files go (created).
         probe_inputs: fixed samples dead units are counted over (None: each histogram
             step's batch).
+        probe_data: ``(x, y)``, a fixed batch of training samples the dynamics
+            instruments measure on (needed with ``dynamics=``; its ``x`` is also the
+            probe set of dead units when ``probe_inputs`` is not given).
         baseline_loss: the loss of the best constant prediction, for ``stalled_training``
             (None: the first epoch's loss).
         stop_on: finding kinds (:data:`nnkit.findings.KINDS`) that stop ``fit``.
@@ -197,8 +222,16 @@ def watch(model, log_dir: str | Path | None = None, *, probe_inputs=None,
     if unknown:
         raise ValueError(f"nnkit.watch: stop_on: unknown finding '{unknown[0]}'; "
                          f"use one of {', '.join(KINDS)}")
-    callback = WatchCallback(model, _logging(logging_options), log_dir, probe_inputs,
-                             baseline_loss, stop_on, on_findings, verbose)
+    logging = _logging(logging_options)
+    if logging.dynamics is not None and logging.dynamics.schedule():
+        if not (isinstance(probe_data, (tuple, list)) and len(probe_data) == 2):
+            raise ValueError("nnkit.watch: dynamics needs probe_data=(x, y): a fixed batch of "
+                             "training samples (e.g. 256) the instruments measure on")
+        if probe_inputs is None:
+            probe_inputs = probe_data[0]
+    callback = WatchCallback(model, logging, log_dir, probe_inputs, baseline_loss, stop_on,
+                             on_findings, verbose)
+    callback.probe_data = probe_data
     if model is not None:
         _install(model, callback)
     return callback
