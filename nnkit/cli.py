@@ -1,6 +1,7 @@
-"""The ``nnkit`` command line: run | sweep | tune | validate | list | schema | report | gradcheck.
+"""The ``nnkit`` command line: run | sweep | tune | validate | check | list | schema | report |
+gradcheck.
 
-Exit status: 0 success, 1 training failed, 2 bad input (config, data, log folder), 3 the loss
+Exit status: 0 success, 1 training failed (``check``: a problem predicted), 2 bad input (config, data, log folder), 3 the loss
 or a gradient became NaN or infinite (the message names the step and the layer). Bad input prints one line per problem, ``<file>:<line>: <key.path>: <message>``,
 and creates no run folder.
 """
@@ -65,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     list_ = sub.add_parser("list", help="every registered name, by kind")
     list_.add_argument("kind", nargs="?", choices=KINDS, help="only this kind")
     sub.add_parser("schema", help="print the JSON Schema of config files")
+    preflight = sub.add_parser("check", help="pre-flight: predict from the initial network "
+                                             "whether the signal and the gradient vanish or "
+                                             "explode through depth (exit 1 if so)")
+    _add_config_arguments(preflight)
+    preflight.add_argument("--samples", type=int, default=256,
+                           help="training samples to measure on (default 256)")
     check = sub.add_parser("gradcheck", help="tape vs hand-derived backprop vs finite "
                                               "differences, per layer")
     _add_config_arguments(check)
@@ -276,6 +283,17 @@ def command_gradcheck(args) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def command_check(args) -> int:
+    from nnkit.dynamics.preflight import check_experiment
+    from nnkit.training import build_experiment
+
+    config = load(args)
+    result = check_experiment(build_experiment(config), args.samples)
+    for line in result.lines():
+        print(line)
+    return EXIT_FAILED if result.problems else EXIT_OK
+
+
 def command_report(args) -> int:
     from nnkit.report import write_report
 
@@ -291,7 +309,7 @@ def command_report(args) -> int:
 COMMANDS = {"run": command_run, "sweep": command_sweep, "tune": command_tune,
             "validate": command_validate,
             "list": command_list, "schema": command_schema, "report": command_report,
-            "gradcheck": command_gradcheck}
+            "gradcheck": command_gradcheck, "check": command_check}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,6 +133,10 @@ class Logging(Section):
         0.05, description="stalled training: the loss within this fraction of a constant "
                           "prediction's loss ...")
     stall_epochs: PositiveInt = Field(3, description="... from this epoch on")
+    preflight: bool = Field(
+        True, description="before training, predict from the initial network whether the "
+                          "signal and the gradient vanish or explode through depth (printed, "
+                          "and metrics.json's preflight; nnkit check runs it alone)")
     dynamics: Dynamics | None = Field(
         None, description="curvature, gradient noise and effective rank on a schedule "
                           "(economy, business, full; see nnkit.dynamics); off by default")

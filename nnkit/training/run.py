@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from nnkit import instrument
 from nnkit.config import ExperimentConfig, as_config, dump, load_config
@@ -182,6 +183,7 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
         resumed = {"resumed_from_epoch": resume_from.epochs_done,
                    "resumed_from_step": int(resume_from.meta["step"])}
     skip = resume_from.steps_in_epoch if resume_from is not None else 0
+    preflight = _preflight(experiment) if resume_from is None else {}
     start = time.perf_counter()
     checkpointer = parts.checkpointer
     with interrupt.deferred_signals():  # a signal after fit: the run still completes
@@ -197,6 +199,7 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
             metrics = {
                 **outcome,
                 **resumed,
+                **preflight,
                 "task": dataset.task,
                 "epochs_run": len(history.get("loss", [])),
                 "steps_per_epoch": experiment.steps_per_epoch,
@@ -223,6 +226,25 @@ def train(experiment: Experiment, run_dir: Path, verbose: int | str = "auto",
     if parts.guard.failure:
         raise NonFiniteError(f"training stopped: {parts.guard.failure}; run folder: {run_dir}")
     return RunResult(run_dir, metrics, network)
+
+
+def _preflight(experiment: Experiment) -> dict:
+    """The pre-flight check (:mod:`nnkit.dynamics.preflight`), printed; metrics.json's
+    ``preflight``. Off with ``logging.preflight: false`` and under ``training.distribute``.
+    A model it cannot measure is trained all the same, with a note."""
+    if not experiment.config.logging.preflight or experiment.strategy is not None:
+        return {}
+    from nnkit.dynamics.preflight import check_experiment
+
+    try:
+        result = check_experiment(experiment)
+    except (ValueError, TypeError, tf.errors.OpError) as error:
+        print(f"pre-flight: skipped ({type(error).__name__}: "
+              f"{str(error).splitlines()[0] if str(error) else ''})")
+        return {}
+    for line in result.lines():
+        print(f"pre-flight: {line}")
+    return {"preflight": result.to_dict()}
 
 
 def _save_model(network: keras.Model, run_dir: Path) -> None:
