@@ -36,7 +36,7 @@ import tensorflow as tf
 from nnkit.dynamics import stability
 from nnkit.dynamics.hessian import HessianVectorProduct, top_eigenvalue, trace_estimate
 from nnkit.dynamics.noise import MomentsFunction, layer_groups, noise_from_moments
-from nnkit.dynamics.objective import Objective, layer_inputs
+from nnkit.dynamics.objective import LayerInputs, Objective
 from nnkit.dynamics.rank import effective_rank
 
 
@@ -61,7 +61,7 @@ class DynamicsCallback(keras.callbacks.Callback):
         self.schedule, self.settings = dict(schedule), settings
         self._diagnosis = diagnosis or (lambda: None)
         self.writer = None
-        self._objective = self._hvp = self._moments = None
+        self._objective = self._hvp = self._moments = self._features = None
         self._groups: dict[str, list[int]] = {}
 
     # --- set-up, once the model is built --------------------------------------------------
@@ -113,8 +113,10 @@ class DynamicsCallback(keras.callbacks.Callback):
         return values
 
     def _effective_rank(self, step: int) -> dict[str, float]:
-        last = _last_kernel_layer(self.model)
-        features = None if last is None else layer_inputs(self.model, last, self.x)
+        if self._features is None:
+            last = _last_kernel_layer(self.model)
+            self._features = False if last is None else LayerInputs(self.model, last, self.x)
+        features = self._features() if self._features else None
         if features is None:
             return {}
         return {"effective_rank": effective_rank(tf.cast(features, tf.float32).numpy())}

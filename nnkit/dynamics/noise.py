@@ -19,9 +19,11 @@ s₂ for a Dense layer on 2-D inputs costs one matrix product: its per-example k
 gradient is the outer product aᵢδᵢᵀ of the layer's input aᵢ and the gradient δᵢ = ∂ℓᵢ/∂zᵢ
 at its pre-activation zᵢ, so Σᵢ (aᵢδᵢᵀ)² = (A∘A)ᵀ(Δ∘Δ) and the bias' Σᵢ δᵢ² (Goodfellow
 2015, "Efficient per-example gradient computations"; BackPACK's SumGradSquared, Dangel et
-al. 2020). Every other variable (convolutions, recurrent cells, a Dense layer on sequences
-or called twice) takes the vectorised fallback: the Jacobian of the B per-example losses
-(``tf.GradientTape.jacobian`` with pfor), B × its size.
+al. 2020). A Dense layer on sequences and a Conv1D/Conv2D (on its input's patches) sum
+aᵢₚδᵢₚᵀ over positions p per example: one batched product, B × the kernel's size. Every
+other variable (recurrent cells, normalisation, a layer called twice) takes the vectorised
+fallback: the Jacobian of the B per-example losses (``tf.GradientTape.jacobian`` with pfor),
+B × its size, and a backward pass per example's worth of work.
 """
 
 from __future__ import annotations
@@ -72,13 +74,60 @@ def _dense_like(layer) -> str | None:
     return None
 
 
-class _DenseTaps:
-    """While active, keeps each Dense layer's inputs and pre-activations (on the instance;
-    the class is untouched, as in :mod:`nnkit.instrument.capture`)."""
+def _conv_like(layer) -> str | None:
+    """``activation`` for a Keras Conv1D/Conv2D whose per-example kernel gradient the
+    patch identity gives (channels last, no groups, dilation or causal padding)."""
+    if type(layer) not in (keras.layers.Conv1D, keras.layers.Conv2D):
+        return None
+    plain = (layer.data_format == "channels_last" and layer.groups == 1
+             and all(d == 1 for d in layer.dilation_rate) and layer.padding in ("valid", "same"))
+    return "activation" if plain else None
 
-    def __init__(self, model):
+
+def _tappable(layer) -> str | None:
+    return _dense_like(layer) or _conv_like(layer)
+
+
+def _patches(layer, a):
+    """A conv layer's input as rows of patches [B, positions, kernel size], in the order of
+    its kernel reshaped to [-1, filters]."""
+    if isinstance(layer, keras.layers.Conv1D):
+        a = a[:, None]  # [B, 1, L, C]: a 1-row image
+        sizes, strides = [1, 1, layer.kernel_size[0], 1], [1, 1, layer.strides[0], 1]
+    else:
+        sizes = [1, *layer.kernel_size, 1]
+        strides = [1, *layer.strides, 1]
+    patches = tf.image.extract_patches(a, sizes, strides, [1, 1, 1, 1], layer.padding.upper())
+    return tf.reshape(patches, [tf.shape(a)[0], -1, patches.shape[-1]])
+
+
+def _per_example_squares(layer, a, delta) -> tuple:
+    """Σᵢ gᵢ² for the layer's kernel and bias from its input a and the per-example gradient
+    δ at its pre-activation. A Dense layer on [B, in]: (A∘A)ᵀ(Δ∘Δ); on sequences, and a
+    conv layer on patches: gᵢ = Σ_positions aᵢₚδᵢₚᵀ per example, then squared and summed."""
+    a, delta = tf.cast(a, tf.float32), tf.cast(delta, tf.float32)
+    if _conv_like(layer) is not None:
+        a = _patches(layer, a)
+    if a.shape.rank == 2:
+        kernel = tf.matmul(tf.square(a), tf.square(delta), transpose_a=True)
+        bias = tf.reduce_sum(tf.square(delta), 0)
+    else:
+        batch = tf.shape(a)[0]
+        a = tf.reshape(a, [batch, -1, a.shape[-1]])
+        delta = tf.reshape(delta, [batch, -1, delta.shape[-1]])
+        kernel = tf.reduce_sum(tf.square(tf.einsum("bpi,bpo->bio", a, delta)), 0)
+        bias = tf.reduce_sum(tf.square(tf.reduce_sum(delta, 1)), 0)
+    return tf.reshape(kernel, layer.kernel.shape), bias
+
+
+class _DenseTaps:
+    """While active, keeps each Dense or conv layer's inputs and pre-activations (on the
+    instance; the class is untouched, as in :mod:`nnkit.instrument.capture`)."""
+
+    def __init__(self, model, dense_only: bool = False):
+        find = _dense_like if dense_only else _tappable
         self.layers = [(layer, attr) for layer in model._flatten_layers(include_self=False)
-                       if (attr := _dense_like(layer)) is not None and layer.trainable]
+                       if (attr := find(layer)) is not None and layer.trainable]
         self.kept: dict[int, list] = {}
 
     @contextlib.contextmanager
@@ -114,9 +163,9 @@ class _DenseTaps:
         return tapped
 
     def usable(self, layer) -> tuple | None:
-        """(a, z) of a layer called once on 2-D inputs, else None."""
+        """(a, z) of a layer called once (its pre-activation seen), else None."""
         calls = self.kept.get(id(layer), [])
-        if len(calls) != 1 or calls[0][1] is None or calls[0][0].shape.rank != 2:
+        if len(calls) != 1 or calls[0][1] is None:
             return None
         return calls[0]
 
@@ -150,12 +199,11 @@ class MomentsFunction:
             if tapped is None:
                 continue
             a, z = tapped
-            delta = tf.cast(tape.gradient(total, z), tf.float32)  # row i: ∂ℓᵢ/∂zᵢ
-            a = tf.cast(a, tf.float32)
-            second[index[id(layer.kernel)]] = tf.matmul(tf.square(a), tf.square(delta),
-                                                        transpose_a=True)
+            delta = tape.gradient(total, z)  # example i's slice: ∂ℓᵢ/∂zᵢ
+            kernel, bias = _per_example_squares(layer, a, delta)
+            second[index[id(layer.kernel)]] = kernel
             if layer.bias is not None:
-                second[index[id(layer.bias)]] = tf.reduce_sum(tf.square(delta), 0)
+                second[index[id(layer.bias)]] = bias
         rest = [i for i, s in enumerate(second) if s is None]
         if rest:
             jacobians = tape.jacobian(per_example, [variables[i] for i in rest],

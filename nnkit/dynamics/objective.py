@@ -140,23 +140,37 @@ def _as_tensor(value):
     return tf.constant(array)
 
 
-def layer_inputs(model, layer, x) -> tf.Tensor | None:
+class LayerInputs:
     """What ``layer`` receives when ``model`` runs on ``x`` in inference mode (its first
-    call's first argument; None if the pass does not call it)."""
-    kept = []
-    own = layer.__dict__.get("call")
-    call = layer.call
+    call's first argument), compiled once; calling it gives the tensor, or None if the pass
+    does not call the layer."""
 
-    def keeping(inputs, *args, **kwargs):
-        kept.append(inputs)
-        return call(inputs, *args, **kwargs)
+    def __init__(self, model, layer, x):
+        self.model, self.layer = model, layer
+        self.x = tf.nest.map_structure(_as_tensor, x)
+        self._compiled = tf.function(self._inputs)
+        self._called = True
 
-    layer.call = keeping
-    try:
-        _forward(model, tf.nest.map_structure(_as_tensor, x), False)
-    finally:
-        if own is None:
-            del layer.__dict__["call"]
-        else:
-            layer.call = own
-    return kept[0] if kept else None
+    def _inputs(self):
+        layer, kept = self.layer, []
+        own = layer.__dict__.get("call")
+        call = layer.call
+
+        def keeping(inputs, *args, **kwargs):
+            kept.append(inputs)
+            return call(inputs, *args, **kwargs)
+
+        layer.call = keeping
+        try:
+            _forward(self.model, self.x, False)
+        finally:
+            if own is None:
+                del layer.__dict__["call"]
+            else:
+                layer.call = own
+        self._called = bool(kept)
+        return kept[0] if kept else tf.zeros([0])
+
+    def __call__(self) -> tf.Tensor | None:
+        result = self._compiled()
+        return result if self._called else None

@@ -50,9 +50,9 @@ def _pair_correlation(z: np.ndarray) -> float:
 def signal_propagation(model, x) -> SignalPropagation:
     """q^l and c^l at every layer with a kernel, on inputs ``x`` (inference mode).
 
-    A Dense layer's pre-activation zˡ is read even where its activation is fused
-    (``Dense(activation="tanh")``); for other layers with a kernel (convolutions) the
-    layer's output stands in, flattened to units × positions. Consecutive inputs (x[0],
+    A Dense or conv layer's pre-activation zˡ is read even where its activation is fused
+    (``Dense(activation="tanh")``; a conv layer's flattened over positions and channels);
+    for other layers with a kernel the layer's output stands in. Consecutive inputs (x[0],
     x[1]), (x[2], x[3]), ... are the pairs whose correlation is c.
     """
     from nnkit.instrument.capture import ActivationCapture

@@ -1,0 +1,102 @@
+"""Cost of the dynamics instruments (``logging.dynamics``) against plain Keras ``fit``.
+
+    python benchmarks/dynamics.py [--repeats 5] [--quick] [--models "deep narrow MLP"]
+
+Two models: the deep narrow MLP (32 → 20 × 64 ReLU → 10, batch 64) and a small conv net
+(28×28×1 → conv 16 → pool → conv 32 → pool → dense 10, fused ReLU, batch 128), on random
+data, SGD. Each instrument runs at its schedule through :class:`DynamicsCallback` on a probe
+batch the size of the training batch; plain ``fit`` of the same model is the baseline,
+alternated in this process, median of the paired ratios of the training steps' time (from
+the first step to the epoch's end, so a measurement at any step counts). Targets (issue
+#19): per-example statistics every step ≤ 1.15, sharpness (20 Lanczos iterations) every 100
+steps ≤ 1.10, Hessian trace (10 probes) every 100 steps ≤ 1.05. For scale, Cockpit's
+published overheads (CIFAR-10 3C3D on a GPU, every step): gradient norm ≈ 1.0×, 1-D
+histograms 1.27×, Hessian trace 1.57×, Hessian max eigenvalue 7.1×; its full configuration
+every 64 steps 1.3×.
+
+Also printed, as the floor of an instrument measured apart from the step: one
+measurement's seconds over one plain step's (from the same timings), i.e. the ratio it
+cannot go below at a given schedule: 1 + cost/every.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+import tempfile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import nnkit  # noqa: E402,F401
+from common import StepTimer, paired_ratio  # noqa: E402
+from instrumentation import conv_net, mlp  # noqa: E402
+from nnkit.config.dynamics import Dynamics  # noqa: E402
+from nnkit.dynamics.callback import DynamicsCallback  # noqa: E402
+
+MODELS = {  # name: (build, sample shape, batch, steps per timing)
+    "deep narrow MLP": (mlp(32, 20, 64), (32,), 64, 300),
+    "conv net": (conv_net, (28, 28, 1), 128, 200),
+}
+VARIANTS = {  # name: (schedule, target)
+    "per-example statistics every step": ({"gradient_noise": 1}, 1.15),
+    "per-example statistics every 10 steps": ({"gradient_noise": 10}, None),
+    "sharpness (20 iterations) every 100 steps": ({"sharpness": 100}, 1.10),
+    "Hessian trace (10 probes) every 100 steps": ({"hessian_trace": 100}, 1.05),
+    "effective rank every 100 steps": ({"effective_rank": 100}, None),
+    "full tier, everything every 64 steps": ({"gradient_noise": 64, "effective_rank": 64,
+                                              "hessian_trace": 64, "sharpness": 64}, None),
+}
+
+
+def fitter(model, x, y, batch, callbacks):
+    model.compile(keras.optimizers.SGD(0.001),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    timer = StepTimer()
+
+    def fit() -> float:
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False,
+                  callbacks=[*callbacks, timer])
+        return timer.seconds
+
+    return fit
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="alternated pairs")
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help="comma-separated subset of: " + ", ".join(MODELS))
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="nnkit-bench-dynamics-"))
+    settings = Dynamics()
+    print(f"median of {args.repeats} alternated pairs; ratio = instrumented fit / plain fit")
+    for model_name in args.models.split(","):
+        build, shape, batch, steps = MODELS[model_name]
+        if args.quick:
+            steps = 20
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(batch * steps, *shape)).astype("float32")
+        y = rng.integers(0, 10, len(x))
+        plain = fitter(keras.Model(*build()), x, y, batch, [])
+        for variant, (schedule, target) in VARIANTS.items():
+            if args.quick:
+                schedule = {name: min(every, 10) for name, every in schedule.items()}
+            callback = DynamicsCallback(folder / variant.replace(" ", "_"), x[:batch],
+                                        y[:batch], schedule, settings)
+            result = paired_ratio(fitter(keras.Model(*build()), x, y, batch, [callback]),
+                                  plain, args.repeats)
+            step = result["baseline_s"] / steps
+            measurements = sum(len(range(0, steps, every)) for every in schedule.values())
+            extra = (result["candidate_s"] - result["baseline_s"]) / max(measurements, 1)
+            goal = f"target ≤ {target}" if target else "—"
+            print(f"{model_name:16s} {variant:44s} {result['ratio']:.3f}  ({goal}; one "
+                  f"measurement ≈ {extra / step:.1f} plain steps, {extra * 1e3:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
