@@ -192,14 +192,16 @@ class MomentsFunction:
                 per_example = objective.per_example()
             total = tf.reduce_sum(per_example)
             regularization = objective.regularization()
-        first = [_dense(g) for g in tape.gradient(total, variables)]
-        second: list = [None] * len(variables)
+        tapped = []
         for layer, _ in taps.layers:
-            tapped = taps.usable(layer)
-            if tapped is None:
-                continue
-            a, z = tapped
-            delta = tape.gradient(total, z)  # example i's slice: ∂ℓᵢ/∂zᵢ
+            if taps.usable(layer) is not None:
+                tapped.append((layer, taps.usable(layer)))
+        # one backward pass for the variables and every tapped pre-activation z, whose
+        # gradient's example-i slice is ∂ℓᵢ/∂zᵢ
+        gradients = tape.gradient(total, [*variables, *(z for _, (_, z) in tapped)])
+        first = [_dense(g) for g in gradients[:len(variables)]]
+        second: list = [None] * len(variables)
+        for (layer, (a, _)), delta in zip(tapped, gradients[len(variables):]):
             kernel, bias = _per_example_squares(layer, a, delta)
             second[index[id(layer.kernel)]] = kernel
             if layer.bias is not None:
@@ -231,36 +233,54 @@ class MomentsFunction:
                                [f.numpy().astype(np.float64) for f in firsts],
                                [s.numpy().astype(np.float64) for s in seconds], list(self._fast))
 
+    def statistics(self) -> np.ndarray:
+        """Per variable [V, 5], reduced in the compiled function (no P-sized transfer):
+        Σⱼ s₂ⱼ, Σⱼ ḡⱼ², Σⱼ Var(gⱼ), Σⱼ GSNRⱼ and the count of parameters in that sum."""
+        if self._statistics is None:
+            self._statistics = tf.function(self._reduced)
+        return self._statistics().numpy().astype(np.float64)
+
+    _statistics = None
+
+    def _reduced(self):
+        firsts, seconds = self._moments()
+        batch = float(self.objective.batch_size)
+        rows = []
+        for s1, s2 in zip(firsts, seconds):
+            mean = s1 / batch
+            m2 = tf.square(mean)
+            var = tf.maximum(s2 / batch - m2, 0.0)
+            noisy = var > 1e-12 * tf.maximum(m2, 1e-30)  # rounding, not variance, below this
+            ratio = tf.where(noisy, m2 / tf.where(noisy, var, 1.0), 0.0)
+            rows.append(tf.stack([tf.reduce_sum(s2), tf.reduce_sum(m2), tf.reduce_sum(var),
+                                  tf.reduce_sum(ratio),
+                                  tf.reduce_sum(tf.cast(noisy, tf.float32))]))
+        return tf.stack(rows)
+
 
 def gradient_moments(model, x, y, loss=None, training: bool = False) -> GradientMoments:
     """Σᵢ gᵢ and Σᵢ gᵢ² per trainable variable over the batch (x, y) (module docstring)."""
     return MomentsFunction(Objective(model, x, y, loss, training))()
 
 
-def noise_from_moments(moments: GradientMoments, groups: dict[str, list[int]]) -> GradientNoise:
-    """B_simple, tr(Σ), |G|² and per-group GSNR and variance from the moments; ``groups``
-    maps a layer key to the indices of its variables."""
-    B = moments.batch_size
+def noise_from_statistics(statistics: np.ndarray, batch_size: int,
+                          groups: dict[str, list[int]]) -> GradientNoise:
+    """B_simple, tr(Σ), |G|² and per-group GSNR and variance from the per-variable sums of
+    :meth:`MomentsFunction.statistics`; ``groups`` maps a layer key to the indices of its
+    variables."""
+    B = batch_size
     if B < 2:
         raise ValueError("gradient noise needs a batch of at least 2 examples")
-    mean = [f / B for f in moments.first]
-    mean_sq = float(sum(np.sum(m * m) for m in mean))
-    second = float(sum(np.sum(s) for s in moments.second))
+    second, mean_sq = float(statistics[:, 0].sum()), float(statistics[:, 1].sum())
     trace_sigma = max((second - B * mean_sq) / (B - 1), 0.0)
     signal = mean_sq - trace_sigma / B
     b_simple = trace_sigma / signal if signal > 0 else float("inf")
     gsnr, variance = {}, {}
     for key, indices in groups.items():
-        ratios, total = [], 0.0
-        for i in indices:
-            var = np.maximum(moments.second[i] / B - mean[i] ** 2, 0.0).ravel()
-            m2 = (mean[i] ** 2).ravel()
-            noisy = var > 1e-12 * np.maximum(m2, 1e-30)  # rounding, not variance, below this
-            ratios.append(m2[noisy] / var[noisy])
-            total += float(var.sum())
-        ratios = np.concatenate(ratios) if ratios else np.zeros(0)
-        gsnr[key] = float(ratios.mean()) if ratios.size else float("nan")
-        variance[key] = total
+        rows = statistics[indices]
+        count = rows[:, 4].sum()
+        gsnr[key] = float(rows[:, 3].sum() / count) if count else float("nan")
+        variance[key] = float(rows[:, 2].sum())
     return GradientNoise(b_simple, trace_sigma, signal, mean_sq, B, gsnr, variance)
 
 
@@ -280,4 +300,6 @@ def gradient_noise_scale(model, x, y, loss=None, training: bool = False) -> Grad
         noise = nnkit.dynamics.gradient_noise_scale(model, x[:512], y[:512])
         noise.b_simple, noise.gsnr["h01_dense"]
     """
-    return noise_from_moments(gradient_moments(model, x, y, loss, training), layer_groups(model))
+    function = MomentsFunction(Objective(model, x, y, loss, training))
+    return noise_from_statistics(function.statistics(), function.objective.batch_size,
+                                 layer_groups(model))

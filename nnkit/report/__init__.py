@@ -88,6 +88,9 @@ def write_report(paths: list[str | Path], out: str | Path) -> Path:
               "Depth × step: log10 gradient norm": _png(figures.heatmaps(runs)),
               "Final gradient flow": _png(figures.final_flow(runs)),
               "Loss": _png(figures.loss_curves(runs))}
+    if figures.has_dynamics(runs):
+        images["Dynamics: curvature, gradient noise, effective rank"] = _png(
+            figures.dynamics(runs))
     if out.suffix.lower() == ".png":  # the same page as one image, the table as text
         table = _png(figures.diagnosis_text(_diagnosis_rows(runs)))
         write_atomic(out, figures.stacked([*images.values(), table]))

@@ -161,6 +161,51 @@ def loss_curves(runs: list[Run]):
     return figure
 
 
+DYNAMICS = (  # (title, tags drawn solid then dashed, log scale)
+    ("sharpness (solid) against its stability limit (dashed)",
+     ("preconditioned_sharpness", "sharpness"), "sharpness_limit", True),
+    ("gradient noise scale B_simple = tr(Σ)/|G|²", ("gradient_noise_scale",), None, True),
+    ("Hessian trace (Hutchinson)", ("hessian_trace",), None, False),
+    ("effective rank of the penultimate features", ("effective_rank",), None, False),
+)
+
+
+def has_dynamics(runs: list[Run]) -> bool:
+    return any(run.series("train", tag) is not None for run in runs
+               for _, tags, _, _ in DYNAMICS for tag in tags)
+
+
+@readable
+def dynamics(runs: list[Run]):
+    """The ``logging.dynamics`` series over steps, a panel each, every run in its colour:
+    the sharpness (the preconditioned one for Adam and RMSProp, the one its limit is for)
+    with the optimizer's limit dashed on the same axis, B_simple, tr(H), effective rank."""
+    from matplotlib.lines import Line2D
+
+    panels = [(title, tags, limit, log) for title, tags, limit, log in DYNAMICS
+              if any(run.series("train", tag) is not None for run in runs for tag in tags)]
+    figure, axes = _grid(len(panels))
+    colours = run_colours(len(runs))
+    for ax, (title, tags, limit, log) in zip(axes, panels):
+        for run, colour in zip(runs, colours):
+            series = next((run.series("train", t) for t in tags
+                           if run.series("train", t) is not None), None)
+            if series is not None:
+                ax.plot(*series, color=colour, marker="." if len(series[0]) < 30 else None)
+            bound = run.series("train", limit) if limit else None
+            if bound is not None:
+                ax.plot(*bound, "--", color=colour)
+        if log:
+            ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+    handles = [Line2D([], [], color=c, label=textwrap.shorten(r.label, 50))
+               for r, c in zip(runs, colours)]
+    figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    figure.tight_layout()
+    return figure
+
+
 @readable
 def diagnosis_text(rows: list[tuple[str, ...]], columns: int = 110):
     """The diagnosis table's rows (run, status, finding, where, details) as wrapped lines."""
