@@ -48,6 +48,10 @@ for _name, _spec, _description in [
      "-log p_y, integer labels, softmax output"),
     ("hinge", LossSpec(keras.losses.Hinge, ("binary",), output_activation="tanh"),
      "max(0, 1 - y*y_hat), labels mapped to -1/+1, tanh output"),
+    ("mse_one_hot", LossSpec(keras.losses.MeanSquaredError, ("multiclass",),
+                             output_activation="linear", one_hot=True),
+     "classification with the square loss: (1/K) sum (y_k - z_k)^2 on one-hot labels, linear "
+     "output (Hui & Belkin 2021; Cohen et al. 2021)"),
 ]:
     LOSSES.register(_name, _description, _spec)
 

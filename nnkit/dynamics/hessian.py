@@ -87,20 +87,21 @@ class HessianVectorProduct:
 def lanczos(product, size: int, iterations: int, rng: np.random.Generator) -> np.ndarray:
     """The Ritz values (ascending) of a symmetric operator after ``iterations`` Lanczos steps
     from a random start, with full reorthogonalisation (in float64)."""
-    q = rng.standard_normal(size)
-    q /= np.linalg.norm(q)
-    basis, alphas, betas = [q], [], []
-    for _ in range(min(iterations, size)):
-        w = product(basis[-1])
-        alphas.append(float(basis[-1] @ w))
-        Q = np.stack(basis)
+    steps = min(iterations, size)
+    Q = np.empty((steps, size))  # the Lanczos vectors, filled row by row
+    Q[0] = rng.standard_normal(size)
+    Q[0] /= np.linalg.norm(Q[0])
+    alphas, betas = [], []
+    for j in range(steps):
+        w = product(Q[j])
+        alphas.append(float(Q[j] @ w))
         for _ in range(2):  # twice is enough (Kahan's "twice is enough")
-            w = w - Q.T @ (Q @ w)
+            w -= Q[:j + 1].T @ (Q[:j + 1] @ w)
         beta = float(np.linalg.norm(w))
-        if beta <= 1e-10 * max(1.0, abs(alphas[-1])) or len(basis) == size:
+        if beta <= 1e-10 * max(1.0, abs(alphas[-1])) or j + 1 == steps:
             break
         betas.append(beta)
-        basis.append(w / beta)
+        Q[j + 1] = w / beta
     k = len(alphas)
     T = np.diag(alphas) + np.diag(betas[:k - 1], 1) + np.diag(betas[:k - 1], -1)
     return np.linalg.eigvalsh(T)
@@ -176,6 +177,6 @@ def trace_estimate(product: HessianVectorProduct, samples: int = 10, seed: int =
     rng = np.random.default_rng(seed)
     total = 0.0
     for _ in range(samples):
-        v = rng.choice([-1.0, 1.0], product.size)
+        v = rng.integers(0, 2, product.size) * 2.0 - 1.0
         total += float(v @ product(v))
     return total / samples

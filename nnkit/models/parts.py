@@ -55,7 +55,8 @@ def output_head(x, task: str, output_size: int, loss_name: str, kernel_initializ
     """The last dense layer: softmax (multiclass), sigmoid or tanh (binary), linear."""
     spec = losses.spec(losses.resolve_name(loss_name, task))
     if task == "multiclass":
-        activation = "keras:softmax"
+        activation = (spec.output_activation if spec and spec.output_activation
+                      else "keras:softmax")
     elif task == "binary":
         activation = (spec.output_activation if spec and spec.output_activation else "sigmoid")
     else:
