@@ -9,7 +9,7 @@ import pytest
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 STUDIES = ["vanishing_gradients", "symmetry", "zero_init_relu", "selu", "dying_relu",
            "optimizers", "batch_norm", "dropout", "gd_modes", "init_activation",
-           "warmup_early_stopping", "edge_of_stability"]
+           "warmup_early_stopping", "edge_of_stability", "dynamical_isometry"]
 
 
 def _load(name):
