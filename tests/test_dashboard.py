@@ -70,6 +70,11 @@ def _train(log_dir: Path, name: str, depth: int) -> Path:
     config["model"]["depth"] = depth
     config["training"]["epochs"] = 1
     config["logging"] = {"histogram_every_n_steps": 2}
+    if depth == 3:  # one run with the dynamics instruments, every 2 steps
+        config["logging"]["dynamics"] = {
+            "tier": "full", "sharpness_every_n_steps": 2, "hessian_trace_every_n_steps": 2,
+            "gradient_noise_every_n_steps": 2, "effective_rank_every_n_steps": 2,
+            "probe_samples": 64}
     return Path(run(config, log_dir=log_dir, verbose=0).run_dir)
 
 
@@ -135,6 +140,28 @@ def test_the_matrix_holds_the_event_files_values_in_depth_order(served):
             steps, values = reference.series("train", f"grad_norm/{key}")
             assert matrix["first_steps"] == steps.tolist()
             assert np.allclose(row, np.log10(values), atol=1e-5)
+
+
+def test_the_dynamics_charts_hold_the_event_files_values(served):
+    url, runs = served
+    listing = {r["name"].split("/")[0]: r for r in _get(url, "runs")["runs"]}
+    assert "gsnr" in listing["deep"]["quantities"]  # a depth × step heatmap of GSNR
+    charts = {c["quantity"]: c for c in _get(url, "dynamics", run=listing["deep"]["run"])["charts"]}
+    assert set(charts) == {"sharpness", "hessian_trace", "effective_rank"} | (
+        {"gradient_noise_scale"} & set(charts))  # B_simple: only where |G|² > 0
+    assert charts["sharpness"]["layers"] == ["sharpness", "preconditioned_sharpness",
+                                             "sharpness_limit"]  # TINY trains with Adam
+    reference = read_run(runs["deep"])
+    for name, chart in charts.items():
+        for tag, row in zip(chart["layers"], chart["values"]):
+            steps, values = reference.series("train", tag)
+            by_step = dict(zip(chart["first_steps"], row))  # a chart's columns: its tags' steps
+            assert {s for s, v in by_step.items() if v is not None} == set(steps.tolist())
+            shown = np.log10(values) if chart["log"] else values
+            assert np.allclose([by_step[s] for s in steps.tolist()], shown, rtol=1e-5,
+                               atol=1e-5), (name, tag)
+    empty = _get(url, "dynamics", run=listing["shallow"]["run"])
+    assert empty["charts"] == []
 
 
 def test_the_profile_aligns_runs_of_different_depth_by_layer_key(served):
@@ -239,6 +266,8 @@ def test_the_tab_draws_one_heatmap_row_per_layer_in_a_real_browser(served, tmp_p
     folder = next(f for n, f in runs.items() if shown.startswith(n + "/"))
     assert dom.count('class="heatmap-row"') == len(_gradient_layers(folder))
     assert dom.count('class="series"') >= len(_gradient_layers(folder))  # lines and profile
+    if shown.startswith("deep/"):  # the run with logging.dynamics
+        assert 'data-chart="sharpness"' in dom and 'data-chart="hessian_trace"' in dom
     # the whole TensorBoard page with the tab open, kept as an artifact
     artifacts = Path(os.environ.get("NNKIT_TEST_ARTIFACTS", "logs/test-artifacts"))
     artifacts.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,9 @@ Routes, under ``/data/plugin/nnkit/``:
   :func:`~nnkit.dashboard.series.layer_matrix` (log10 for norms), with the findings.
 * ``profile?run=R&run=S&quantity=Q&step=K``: each run's values across depth at the column
   holding step ``K``, aligned by layer key (:func:`~nnkit.layer_keys.merged_order`).
+* ``dynamics?run=R&columns=N``: the run's ``logging.dynamics`` series, one chart each
+  (:data:`~nnkit.dashboard.series.DYNAMICS`: the sharpness beside its stability limit,
+  B_simple, the Hessian trace, the effective rank), as matrices of one row per tag.
 * ``static/<file>``: the frontend (``static/index.js`` is the entry).
 """
 
@@ -31,7 +34,8 @@ from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 
 from nnkit.dashboard import runs as run_files
-from nnkit.dashboard.series import DEFAULT_COLUMNS, QUANTITIES, layer_matrix, profile_at
+from nnkit.dashboard.series import (DEFAULT_COLUMNS, DYNAMICS, QUANTITIES, layer_matrix,
+                                   profile_at)
 from nnkit.layer_keys import merged_order
 
 PLUGIN_NAME = "nnkit"
@@ -62,7 +66,8 @@ class NnkitPlugin(base_plugin.TBPlugin):
 
     def get_plugin_apps(self):
         return {"/runs": self._runs_route, "/matrix": self._matrix_route,
-                "/profile": self._profile_route, "/static/*": self._static_route}
+                "/profile": self._profile_route, "/dynamics": self._dynamics_route,
+                "/static/*": self._static_route}
 
     # --- data --------------------------------------------------------------------------
 
@@ -150,6 +155,29 @@ class NnkitPlugin(base_plugin.TBPlugin):
         return http_util.Respond(request, {"quantity": quantity, "log": QUANTITIES[quantity].log,
                                            "layers": keys, "runs": profiles},
                                  "application/json")
+
+    @wrappers.Request.application
+    def _dynamics_route(self, request):
+        ctx, experiment = _context(request), plugin_util.experiment_id(request.environ)
+        run = _arg(request, "run")
+        columns = _int_arg(request, "columns", DEFAULT_COLUMNS, 1, MAX_COLUMNS)
+        tags = self._nnkit_runs(ctx, experiment).get(run)
+        if tags is None:
+            raise errors.NotFoundError(f"no run {run!r} with nnkit's per-layer tags")
+        wanted = [t for _, chart in DYNAMICS.values() for t in chart if t in tags]
+        read = self._data.read_scalars(
+            ctx, experiment_id=experiment, plugin_name=_SCALARS, downsample=_READ_ALL,
+            run_tag_filter=provider.RunTagFilter(runs=[run], tags=wanted)).get(run, {}) \
+            if wanted else {}
+        series = {tag: (np.array([d.step for d in data]), np.array([d.value for d in data]))
+                  for tag, data in read.items()}
+        charts = []
+        for name, (quantity, chart) in DYNAMICS.items():
+            rows = [t for t in chart if t in series]
+            if rows:
+                matrix = layer_matrix(series, rows, "grad_norm", columns, quantity.log)
+                charts.append({**matrix, "quantity": name, "title": quantity.title})
+        return http_util.Respond(request, {"run": run, "charts": charts}, "application/json")
 
     @wrappers.Request.application
     def _static_route(self, request):

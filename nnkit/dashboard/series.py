@@ -30,6 +30,18 @@ QUANTITIES = {
     "activation_mean": Quantity("activation mean", False),
     "dead_fraction": Quantity("dead fraction", False),
     "saturated_fraction": Quantity("saturated fraction", False),
+    "gsnr": Quantity("gradient signal-to-noise ratio (logging.dynamics)", True),
+}
+# The logging.dynamics series, a chart each: its title and scale, and its tags (one row each;
+# the sharpness beside the limit it is compared with)
+DYNAMICS = {
+    "sharpness": (Quantity("sharpness λ_max and its stability limit", True),
+                  ("sharpness", "preconditioned_sharpness", "sharpness_limit")),
+    "gradient_noise_scale": (Quantity("gradient noise scale B_simple", True),
+                             ("gradient_noise_scale",)),
+    "hessian_trace": (Quantity("Hessian trace", False), ("hessian_trace",)),
+    "effective_rank": (Quantity("effective rank of the penultimate features", False),
+                       ("effective_rank",)),
 }
 DEFAULT_COLUMNS = 400
 
@@ -49,10 +61,11 @@ def step_bins(steps: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def layer_matrix(series: dict[str, tuple[np.ndarray, np.ndarray]], layers: list[str],
-                 quantity: str, columns: int = DEFAULT_COLUMNS) -> dict:
+                 quantity: str, columns: int = DEFAULT_COLUMNS, log: bool | None = None) -> dict:
     """The JSON the dashboard draws for ``series`` (layer key → (steps, values)), rows in
-    the order of ``layers`` (those without a series left out)."""
-    log = QUANTITIES[quantity].log
+    the order of ``layers`` (those without a series left out); ``log`` defaults to the
+    quantity's scale."""
+    log = QUANTITIES[quantity].log if log is None else log
     rows = [key for key in layers if key in series]
     if not rows:
         return {"quantity": quantity, "log": log, "layers": [], "first_steps": [],

@@ -11,6 +11,7 @@ const QUANTITY_NAMES = {
   grad_norm: 'gradient norm', update_ratio: 'update ratio', weight_norm: 'weight norm',
   activation_std: 'activation std', activation_mean: 'activation mean',
   dead_fraction: 'dead fraction', saturated_fraction: 'saturated fraction',
+  gsnr: 'gradient signal-to-noise ratio',
 };
 
 const state = {runs: [], run: null, quantity: 'grad_norm', compare: new Set(), column: null,
@@ -61,10 +62,12 @@ function layout() {
   html('summary', {}, 'compare with other runs', compare);
   const compareList = html('div', {id: 'compare'}, '', compare);
   const profile = html('div', {id: 'profile'}, '', profileBox);
+  const dynamicsBox = section(root, 'Dynamics (logging.dynamics)');
+  const dynamics = html('div', {id: 'dynamics'}, '', dynamicsBox);
   const findingsBox = section(root, 'Findings');
   const findings = html('div', {id: 'findings'}, '', findingsBox);
   return {root, runs, quantity, status, heatmap, lines, slider, stepText, compareList, profile,
-          findings};
+          dynamics, findings};
 }
 
 function fillRuns(view) {
@@ -128,6 +131,20 @@ async function drawProfileAt(view) {
   drawProfile(view.profile, profile, width(view.profile));
 }
 
+async function drawDynamics(view) {
+  const {charts} = await getJSON(`./dynamics?${query([['run', state.run]])}`);
+  view.dynamics.replaceChildren();
+  if (!charts.length) {
+    html('p', {class: 'empty'}, 'not measured in this run: logging.dynamics (tiers economy, business, full) logs the sharpness against its stability limit, the gradient noise scale, the Hessian trace and the effective rank', view.dynamics);
+    return;
+  }
+  for (const chart of charts) {
+    const box = html('div', {class: 'chart', 'data-chart': chart.quantity}, '', view.dynamics);
+    html('h3', {}, chart.title, box);
+    drawLines(html('div', {}, '', box), chart, width(view.dynamics));
+  }
+}
+
 async function drawRun(view) {
   if (!state.run) return;
   const ask = (quantity) => getJSON(`./matrix?${query([['run', state.run], ['quantity', quantity]])}`);
@@ -138,6 +155,7 @@ async function drawRun(view) {
   drawLines(view.lines, gradients, width(view.lines));
   drawFindings(view, gradients.findings);
   await drawProfileAt(view);
+  await drawDynamics(view);
   view.status.textContent = `${gradients.name}: ${gradients.status}, ${gradients.layers.length} layers, ` +
     `${gradients.first_steps.length} columns`;
 }
