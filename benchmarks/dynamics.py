@@ -32,8 +32,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import nnkit  # noqa: E402,F401
-from common import StepTimer, paired_ratio  # noqa: E402
-from instrumentation import conv_net, mlp  # noqa: E402
+from common import paired_ratio  # noqa: E402
+from instrumentation import conv_net, fitter, mlp  # noqa: E402
 from nnkit.config.dynamics import Dynamics  # noqa: E402
 from nnkit.dynamics.callback import DynamicsCallback  # noqa: E402
 
@@ -50,19 +50,6 @@ VARIANTS = {  # name: (schedule, target)
     "full tier, everything every 64 steps": ({"gradient_noise": 64, "effective_rank": 64,
                                               "hessian_trace": 64, "sharpness": 64}, None),
 }
-
-
-def fitter(model, x, y, batch, callbacks):
-    model.compile(keras.optimizers.SGD(0.001),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    timer = StepTimer()
-
-    def fit() -> float:
-        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False,
-                  callbacks=[*callbacks, timer])
-        return timer.seconds
-
-    return fit
 
 
 def main(argv=None) -> None:
