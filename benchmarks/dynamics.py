@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-import nnkit  # noqa: E402,F401
+import nnkit  # noqa: E402,F401  (registers the blocks)
 from common import paired_ratio  # noqa: E402
 from instrumentation import conv_net, fitter, mlp  # noqa: E402
 from nnkit.config.dynamics import Dynamics  # noqa: E402

@@ -33,12 +33,15 @@ def measure(run) -> dict:
     row = {"lr": lr, "seed": run.values["experiment.seed"], "2/η": limit,
            "λ start": float(sharpness[0]), "λ min": float(sharpness[low])}
     if not len(reached):
-        return {**row, "edge at step": None, "λ/(2/η) after": float("nan"),
+        return {**row, "edge at step": None, "sharpening λ(edge)/λ min": float("nan"),
+                "λ/(2/η) after": float("nan"),
                 "loss at edge": float("nan"), "final loss": float(loss[-1]),
                 "loss rises after": 0}
     first = int(steps[reached[0]])
     after = sharpness[reached[0]:] / limit
-    return {**row, "edge at step": first, "λ/(2/η) after": float(np.median(after)),
+    return {**row, "edge at step": first,
+            "sharpening λ(edge)/λ min": float(sharpness[reached[0]] / sharpness[low]),
+            "λ/(2/η) after": float(np.median(after)),
             "max λ/(2/η)": float(after.max()), "loss at edge": float(loss[first]),
             "final loss": float(loss[-1]),
             "loss rises after": int(np.sum(np.diff(loss[first:]) > 0))}
@@ -73,7 +76,7 @@ def main(argv=None):
         axes[0].axhline(2 / lr, color=colours[lr], ls="--", lw=1)
     axes[0].set_xlabel("step")
     axes[0].set_ylabel("sharpness λ_max (dashed: 2/η)")
-    axes[0].legend(loc="lower right")
+    axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, frameon=False)
     axes[1].set_yscale("log")
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("training loss (every step)")
@@ -90,7 +93,10 @@ def main(argv=None):
              "iterations on the whole training set every 50 steps. 'λ min' is the smallest of "
              "the first three measurements (steps 0-100): the first steps lower the sharpness "
              "(below 2/η where it started above it), and the edge counts from there. 'loss "
-             "rises after': steps after the edge at which the training loss went up.\n\n" + "\n".join(f"- {line}" for line in by_rate))
+             "rises after': steps after the edge at which the training loss went up. Here "
+             "the initial sharpness lies near or above 2/η, so the progressive sharpening "
+             "Cohen et al. show from far below the limit is seen only at its end: a climb of "
+             "1.1-1.3× from the early dip back to 2/η within 50-200 steps.\n\n" + "\n".join(f"- {line}" for line in by_rate))
     write_results("edge_of_stability", args, CLAIM, held, table, figure, notes)
     return held, table
 

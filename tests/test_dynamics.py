@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import nnkit
 from nnkit import dynamics
-from nnkit.dynamics.hessian import HessianVectorProduct, lanczos, top_eigenvalue
+from nnkit.dynamics.hessian import lanczos
 from nnkit.dynamics.objective import Objective
 
 RNG = np.random.default_rng(7)

@@ -37,6 +37,18 @@ def test_study_claim_holds_at_quick_size(name, tmp_path):
     assert (tmp_path / "results" / "figure.png").stat().st_size > 5000
 
 
+@pytest.mark.slow
+def test_gradient_noise_study_measures_its_three_parts(tmp_path):
+    """Its parts (a) and (b) hold at the quick size; (c), B_crit ≈ B_simple, is reported
+    either way, and the verdict follows the parts."""
+    held, parts = _load("gradient_noise").main(["--quick", "--out", str(tmp_path / "results"),
+                                                "--logdir", str(tmp_path / "logs")])
+    assert parts["a"] and parts["b"]
+    assert held == all(parts.values())
+    text = (tmp_path / "results" / "results.md").read_text()
+    assert ("The claim held." in text) == held and f"(c) {'held' if parts['c'] else 'did NOT'}" in text
+
+
 def test_every_study_is_listed_in_the_experiments_readme():
     readme = (EXPERIMENTS / "README.md").read_text()
     for name in STUDIES:

@@ -28,14 +28,13 @@ B × its size, and a backward pass per example's worth of work.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from nnkit.dynamics.objective import Objective
+from nnkit.dynamics.taps import PreactivationTaps, per_example_squares
 
 
 @dataclass
@@ -61,115 +60,6 @@ class GradientNoise:
     variance: dict[str, float]  # per layer key: Σⱼ Var(gⱼ) over its parameters
 
 
-def _dense_like(layer) -> str | None:
-    """The attribute holding a Dense layer's activation (its pre-activation is z = aW + b),
-    or None for any other layer."""
-    from nnkit.layers import Dense
-
-    if isinstance(layer, Dense):
-        return "_activation_fn"
-    if type(layer) is keras.layers.Dense and not getattr(layer, "lora_enabled", False) \
-            and getattr(layer, "quantization_mode", None) is None:
-        return "activation"
-    return None
-
-
-def _conv_like(layer) -> str | None:
-    """``activation`` for a Keras Conv1D/Conv2D whose per-example kernel gradient the
-    patch identity gives (channels last, no groups, dilation or causal padding)."""
-    if type(layer) not in (keras.layers.Conv1D, keras.layers.Conv2D):
-        return None
-    plain = (layer.data_format == "channels_last" and layer.groups == 1
-             and all(d == 1 for d in layer.dilation_rate) and layer.padding in ("valid", "same"))
-    return "activation" if plain else None
-
-
-def _tappable(layer) -> str | None:
-    return _dense_like(layer) or _conv_like(layer)
-
-
-def _patches(layer, a):
-    """A conv layer's input as rows of patches [B, positions, kernel size], in the order of
-    its kernel reshaped to [-1, filters]."""
-    if isinstance(layer, keras.layers.Conv1D):
-        a = a[:, None]  # [B, 1, L, C]: a 1-row image
-        sizes, strides = [1, 1, layer.kernel_size[0], 1], [1, 1, layer.strides[0], 1]
-    else:
-        sizes = [1, *layer.kernel_size, 1]
-        strides = [1, *layer.strides, 1]
-    patches = tf.image.extract_patches(a, sizes, strides, [1, 1, 1, 1], layer.padding.upper())
-    return tf.reshape(patches, [tf.shape(a)[0], -1, patches.shape[-1]])
-
-
-def _per_example_squares(layer, a, delta) -> tuple:
-    """Σᵢ gᵢ² for the layer's kernel and bias from its input a and the per-example gradient
-    δ at its pre-activation. A Dense layer on [B, in]: (A∘A)ᵀ(Δ∘Δ); on sequences, and a
-    conv layer on patches: gᵢ = Σ_positions aᵢₚδᵢₚᵀ per example, then squared and summed."""
-    a, delta = tf.cast(a, tf.float32), tf.cast(delta, tf.float32)
-    if _conv_like(layer) is not None:
-        a = _patches(layer, a)
-    if a.shape.rank == 2:
-        kernel = tf.matmul(tf.square(a), tf.square(delta), transpose_a=True)
-        bias = tf.reduce_sum(tf.square(delta), 0)
-    else:
-        batch = tf.shape(a)[0]
-        a = tf.reshape(a, [batch, -1, a.shape[-1]])
-        delta = tf.reshape(delta, [batch, -1, delta.shape[-1]])
-        kernel = tf.reduce_sum(tf.square(tf.einsum("bpi,bpo->bio", a, delta)), 0)
-        bias = tf.reduce_sum(tf.square(tf.reduce_sum(delta, 1)), 0)
-    return tf.reshape(kernel, layer.kernel.shape), bias
-
-
-class _DenseTaps:
-    """While active, keeps each Dense or conv layer's inputs and pre-activations (on the
-    instance; the class is untouched, as in :mod:`nnkit.instrument.capture`)."""
-
-    def __init__(self, model, dense_only: bool = False):
-        find = _dense_like if dense_only else _tappable
-        self.layers = [(layer, attr) for layer in model._flatten_layers(include_self=False)
-                       if (attr := find(layer)) is not None and layer.trainable]
-        self.kept: dict[int, list] = {}
-
-    @contextlib.contextmanager
-    def active(self):
-        saved = []
-        for layer, attr in self.layers:
-            saved.append((layer, attr, layer.__dict__.get("call"), getattr(layer, attr)))
-            self.kept[id(layer)] = []
-            layer.call = self._tapped_call(layer, layer.call)
-            setattr(layer, attr, self._tapped_activation(layer, getattr(layer, attr)))
-        try:
-            yield self
-        finally:
-            for layer, attr, call, activation in saved:
-                if call is None:
-                    del layer.__dict__["call"]
-                else:
-                    layer.call = call
-                setattr(layer, attr, activation)
-
-    def _tapped_call(self, layer, call):
-        def tapped(inputs, *args, **kwargs):
-            self.kept[id(layer)].append([inputs, None])
-            return call(inputs, *args, **kwargs)
-        return tapped
-
-    def _tapped_activation(self, layer, activation):
-        def tapped(z):
-            calls = self.kept[id(layer)]
-            if calls and calls[-1][1] is None:
-                calls[-1][1] = z
-            return activation(z) if activation is not None else z
-        return tapped
-
-    def usable(self, layer) -> tuple | None:
-        """(a, z) of a layer called once (its pre-activation seen), else None."""
-        calls = self.kept.get(id(layer), [])
-        if len(calls) != 1 or calls[0][1] is None:
-            return None
-        return calls[0]
-
-
 def _dense(gradient):
     return None if gradient is None else tf.convert_to_tensor(gradient)
 
@@ -179,7 +69,7 @@ class MomentsFunction:
 
     def __init__(self, objective: Objective):
         self.objective = objective
-        self.taps = _DenseTaps(objective.model)
+        self.taps = PreactivationTaps(objective.model)
         self._compiled = tf.function(self._moments)
         self._fast: list[bool] = []
 
@@ -202,7 +92,7 @@ class MomentsFunction:
         first = [_dense(g) for g in gradients[:len(variables)]]
         second: list = [None] * len(variables)
         for (layer, (a, _)), delta in zip(tapped, gradients[len(variables):]):
-            kernel, bias = _per_example_squares(layer, a, delta)
+            kernel, bias = per_example_squares(layer, a, delta)
             second[index[id(layer.kernel)]] = kernel
             if layer.bias is not None:
                 second[index[id(layer.bias)]] = bias

@@ -29,9 +29,9 @@ import numpy as np
 import tensorflow as tf
 
 from nnkit.dynamics.jacobian import jacobian_spectrum
-from nnkit.dynamics.noise import _dense_like
 from nnkit.dynamics.objective import Objective
 from nnkit.dynamics.propagation import signal_propagation
+from nnkit.dynamics.taps import dense_activation
 from nnkit.instrument.depth_trend import depth_trend
 
 
@@ -79,7 +79,7 @@ def _logits(model):
     from nnkit.instrument.plan import plan_layers
 
     kernels = [p.layer for p in plan_layers(model) if p.kernel is not None]
-    attribute = _dense_like(kernels[-1]) if kernels else None
+    attribute = dense_activation(kernels[-1]) if kernels else None
     if attribute is None:
         yield
         return

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from nnkit.dynamics.noise import _DenseTaps
+from nnkit.dynamics.taps import PreactivationTaps
 from nnkit.dynamics.objective import _as_tensor, _forward
 
 
@@ -60,7 +60,7 @@ def signal_propagation(model, x) -> SignalPropagation:
 
     x = tf.nest.map_structure(_as_tensor, x)
     plans = [p for p in plan_layers(model) if p.kernel is not None]
-    taps = _DenseTaps(model)
+    taps = PreactivationTaps(model)
     tapped = {id(layer) for layer, _ in taps.layers}
     others = [p.layer for p in plans if id(p.layer) not in tapped]
     capture = ActivationCapture(others)
