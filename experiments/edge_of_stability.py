@@ -88,6 +88,9 @@ def main(argv=None):
         by_rate.append(f"η = {lr:g}: median λ/(2/η) after the edge {np.nanmean(ratio):.3f} "
                        f"± {np.nanstd(ratio):.3f} (mean ± std over {len(rows)} seeds), edge "
                        f"reached at steps {', '.join(str(r['edge at step']) for r in rows)}")
+    reached = [r for r in table if r["edge at step"] is not None]
+    climbs = [r["sharpening λ(edge)/λ min"] for r in reached] or [float("nan")]
+    edges = [r["edge at step"] for r in reached] or [-1]
     notes = ("Square loss on one-hot labels (mse_one_hot, linear output), digits (1078 training "
              "samples, standardised), tanh MLP 4 × 200, SGD full batch. λ_max: 20 Lanczos "
              "iterations on the whole training set every 50 steps. 'λ min' is the smallest of "
@@ -96,7 +99,8 @@ def main(argv=None):
              "rises after': steps after the edge at which the training loss went up. Here "
              "the initial sharpness lies near or above 2/η, so the progressive sharpening "
              "Cohen et al. show from far below the limit is seen only at its end: a climb of "
-             "1.1-1.3× from the early dip back to 2/η within 50-200 steps.\n\n" + "\n".join(f"- {line}" for line in by_rate))
+             f"{min(climbs):.2f}-{max(climbs):.2f}× from the early dip to 0.9 × 2/η within "
+             f"{min(edges)}-{max(edges)} steps.\n\n" + "\n".join(f"- {line}" for line in by_rate))
     write_results("edge_of_stability", args, CLAIM, held, table, figure, notes)
     return held, table
 

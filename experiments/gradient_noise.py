@@ -6,7 +6,7 @@ true gradient. The paper predicts the trade-off between steps S and examples E =
 target loss, S = S_min(1 + B_crit/B), with a critical batch size B_crit ≈ B_simple: below
 it a larger batch saves steps almost for free, above it extra examples buy few steps; and
 B_simple grows during training as the gradient's signal shrinks. Measured: for each batch
-size, the best learning rate of one grid (fewest steps to the target validation loss), its
+size, the best learning rate of one grid (fewest steps to the target training loss), its
 S and E, B_crit from a least-squares fit of S against 1/B (intercept S_min, slope
 S_min·B_crit), and B_simple logged on a fixed probe during the same runs
 (``logging.dynamics``).
@@ -17,25 +17,27 @@ import numpy as np
 
 from study import arguments, run_study, write_results
 
-TARGET = 0.25  # validation loss
+TARGET = 0.1  # the probe's (training) loss
 CLAIM = ("(a) B_simple grows during training (its median over the last third of the "
          "measurements at least twice its value at step 0, in the best run of every batch "
-         "size); (b) larger batches need fewer steps but more examples to reach a validation "
-         "loss of 0.25; (c) the critical batch size fitted to that trade-off is within a "
+         "size); (b) larger batches need fewer steps but more examples to reach a training "
+         "loss of 0.1; (c) the critical batch size fitted to that trade-off is within a "
          "factor of 10 of B_simple measured when the target is reached (the paper's "
          "B_crit ≈ B_simple).")
 
 
 def steps_to_target(run) -> int | None:
-    history = run.data.metrics["history"]["val_loss"]
-    reached = [i for i, v in enumerate(history) if v <= TARGET]
-    return None if not reached else (reached[0] + 1) * run.data.metrics["steps_per_epoch"]
+    """The first step whose probe loss (1024 training samples, measured at every step) is at
+    most the target."""
+    steps, loss = run.data.series("train", "probe_loss")
+    reached = np.flatnonzero(loss <= TARGET)
+    return None if not len(reached) else int(steps[reached[0]])
 
 
 def main(argv=None):
     args = arguments(__doc__.splitlines()[0], argv)
     runs = run_study("gradient_noise", args, [
-        "training.epochs=12",
+        "training.epochs=8",
         "sweep={training.batch_size: [16, 128], optimizer.learning_rate: [0.1, 0.3]}"])
     best = {}
     for run in runs:
@@ -47,7 +49,7 @@ def main(argv=None):
         run, steps = best[batch]
         at, values = run.data.series("train", "gradient_noise_scale")
         early, late = values[0], np.median(values[-max(1, len(values) // 3):])
-        near = values[np.argmin(abs(at - steps))]
+        near = float(np.median(values[np.argsort(abs(at - steps))[:9]]))  # 9 nearest steps
         noise_at_target[batch] = near
         table.append({"batch": batch, "best lr": run.values["optimizer.learning_rate"],
                       "steps to target": steps, "examples to target": steps * batch,
@@ -83,15 +85,16 @@ def main(argv=None):
         axes[1].annotate(f"B={b:.0f}", (e, s), textcoords="offset points", xytext=(4, 4))
     axes[1].set_xscale("log")
     axes[1].set_yscale("log")
-    axes[1].set_xlabel(f"examples to validation loss {TARGET}")
+    axes[1].set_xlabel(f"examples to training loss {TARGET}")
     axes[1].set_ylabel("steps to it")
     axes[1].legend()
     figure.tight_layout()
     rates = ", ".join(f"{lr:g}" for lr in sorted({r.values["optimizer.learning_rate"]
                                                   for r in runs}))
     notes = (f"digits, ReLU MLP 2 × 64 (He), SGD; learning rates {{{rates}}} for "
-             f"every batch size, the best (fewest steps to the target) kept. Steps are counted "
-             f"at epoch ends, where the validation loss is measured. B_crit from S = S_min + "
+             f"every batch size, the best (fewest steps to the target) kept. The loss is the "
+             f"probe's (1024 training samples, inference mode), at every step. B_simple at the "
+             f"target: the median of the 9 measurements nearest it. B_crit from S = S_min + "
              f"S_min·B_crit/B fitted by least squares: S_min = {intercept:.3g}, B_crit = "
              f"{critical:.3g}; B_simple when the target is reached (median over the batch "
              f"sizes' best runs) {measured:.3g}, ratio {critical / measured:.2g}. One seed.\n\n"

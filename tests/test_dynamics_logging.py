@@ -57,6 +57,8 @@ def test_tags_follow_the_schedule_and_step_zero_equals_the_initial_model(tmp_pat
     assert float(tags["gradient_noise/trace_sigma"][0]) == pytest.approx(noise.trace_sigma,
                                                                          rel=1e-4)
     assert float(tags["gsnr/output"][0]) == pytest.approx(noise.gsnr["output"], rel=1e-4)
+    assert float(tags["probe_loss"][0]) == pytest.approx(
+        float(dynamics.Objective(model, x, y, loss)()), rel=1e-5)
     assert result.metrics["diagnosis_checked"]["sharpness_steps"] == 3
 
 

@@ -10,6 +10,8 @@ the initialisation), on a fixed probe batch of training samples in inference mod
 ``gradient_noise/signal``
 ``gsnr/<layer>``                    mean gradient signal-to-noise ratio of the layer's
                                     parameters
+``probe_loss``                      the probe batch's loss (inference mode), where the noise
+                                    was measured: B_simple against the loss it goes with
 ``effective_rank``                  of the penultimate features (the last kernel layer's
                                     input)
 ``hessian_trace``                   Hutchinson's estimate of tr(H)
@@ -107,7 +109,7 @@ class DynamicsCallback(keras.callbacks.Callback):
     def _gradient_noise(self, step: int) -> dict[str, float]:
         noise = noise_from_statistics(self._moments.statistics(),
                                       self._objective.batch_size, self._groups)
-        values = {"gradient_noise/trace_sigma": noise.trace_sigma,
+        values = {"probe_loss": noise.loss, "gradient_noise/trace_sigma": noise.trace_sigma,
                   "gradient_noise/signal": noise.gradient_norm_sq,
                   **{f"gsnr/{key}": value for key, value in noise.gsnr.items()}}
         if math.isfinite(noise.b_simple):

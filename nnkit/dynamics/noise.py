@@ -58,6 +58,7 @@ class GradientNoise:
     batch_size: int
     gsnr: dict[str, float]  # per layer key: mean GSNR over its parameters
     variance: dict[str, float]  # per layer key: Σⱼ Var(gⱼ) over its parameters
+    loss: float = float("nan")  # the batch's loss L(θ) where it was measured
 
 
 def _dense(gradient):
@@ -115,6 +116,7 @@ class MomentsFunction:
                 s1 = s1 + batch * rj
             firsts.append(s1)
             seconds.append(s2)
+        self._loss = total / batch + regularization
         return firsts, seconds
 
     def __call__(self) -> GradientMoments:
@@ -123,12 +125,14 @@ class MomentsFunction:
                                [f.numpy().astype(np.float64) for f in firsts],
                                [s.numpy().astype(np.float64) for s in seconds], list(self._fast))
 
-    def statistics(self) -> np.ndarray:
+    def statistics(self) -> tuple[np.ndarray, float]:
         """Per variable [V, 5], reduced in the compiled function (no P-sized transfer):
-        Σⱼ s₂ⱼ, Σⱼ ḡⱼ², Σⱼ Var(gⱼ), Σⱼ GSNRⱼ and the count of parameters in that sum."""
+        Σⱼ s₂ⱼ, Σⱼ ḡⱼ², Σⱼ Var(gⱼ), Σⱼ GSNRⱼ and the count of parameters in that sum; and
+        the batch's loss L(θ), from the same forward pass."""
         if self._statistics is None:
             self._statistics = tf.function(self._reduced)
-        return self._statistics().numpy().astype(np.float64)
+        rows, loss = self._statistics()
+        return rows.numpy().astype(np.float64), float(loss)
 
     _statistics = None
 
@@ -145,7 +149,7 @@ class MomentsFunction:
             rows.append(tf.stack([tf.reduce_sum(s2), tf.reduce_sum(m2), tf.reduce_sum(var),
                                   tf.reduce_sum(ratio),
                                   tf.reduce_sum(tf.cast(noisy, tf.float32))]))
-        return tf.stack(rows)
+        return tf.stack(rows), self._loss
 
 
 def gradient_moments(model, x, y, loss=None, training: bool = False) -> GradientMoments:
@@ -153,11 +157,12 @@ def gradient_moments(model, x, y, loss=None, training: bool = False) -> Gradient
     return MomentsFunction(Objective(model, x, y, loss, training))()
 
 
-def noise_from_statistics(statistics: np.ndarray, batch_size: int,
+def noise_from_statistics(statistics: tuple[np.ndarray, float], batch_size: int,
                           groups: dict[str, list[int]]) -> GradientNoise:
     """B_simple, tr(Σ), |G|² and per-group GSNR and variance from the per-variable sums of
-    :meth:`MomentsFunction.statistics`; ``groups`` maps a layer key to the indices of its
-    variables."""
+    :meth:`MomentsFunction.statistics` (and its loss); ``groups`` maps a layer key to the
+    indices of its variables."""
+    statistics, loss = statistics
     B = batch_size
     if B < 2:
         raise ValueError("gradient noise needs a batch of at least 2 examples")
@@ -171,7 +176,7 @@ def noise_from_statistics(statistics: np.ndarray, batch_size: int,
         count = rows[:, 4].sum()
         gsnr[key] = float(rows[:, 3].sum() / count) if count else float("nan")
         variance[key] = float(rows[:, 2].sum())
-    return GradientNoise(b_simple, trace_sigma, signal, mean_sq, B, gsnr, variance)
+    return GradientNoise(b_simple, trace_sigma, signal, mean_sq, B, gsnr, variance, loss)
 
 
 def layer_groups(model) -> dict[str, list[int]]:
