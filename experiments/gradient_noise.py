@@ -70,11 +70,15 @@ def main(argv=None):
     for batch in sorted(best):
         run, _ = best[batch]
         at, values = run.data.series("train", "gradient_noise_scale")
-        axes[0].plot(at * batch, values, marker=".", label=f"B = {batch}")
+        window = 9  # one measurement is noisy: a running median, the raw values faint
+        smooth = [np.median(values[max(0, i - window // 2):i + window // 2 + 1])
+                  for i in range(len(values))]
+        line, = axes[0].plot((at + 1) * batch, smooth, label=f"B = {batch}")
+        axes[0].plot((at + 1) * batch, values, ".", ms=2, alpha=0.25, color=line.get_color())
     axes[0].set_xscale("log")
     axes[0].set_yscale("log")
-    axes[0].set_xlabel("examples seen")
-    axes[0].set_ylabel("B_simple (probe of 1024 samples)")
+    axes[0].set_xlabel("examples seen (after the step)")
+    axes[0].set_ylabel("B_simple (running median of 9)")
     axes[0].legend()
     axes[1].plot(steps * batches, steps, "o-", label="measured (best lr each)")
     if np.isfinite(critical) and critical > 0:
@@ -91,6 +95,10 @@ def main(argv=None):
     figure.tight_layout()
     rates = ", ".join(f"{lr:g}" for lr in sorted({r.values["optimizer.learning_rate"]
                                                   for r in runs}))
+    largest = max(r.values["optimizer.learning_rate"] for r in runs)
+    at_edge = [r["batch"] for r in table if r["best lr"] == largest]
+    edge_note = (f"The best rate of B = {', '.join(map(str, at_edge))} is the grid's largest: "
+                 "a larger one might take fewer steps. " if at_edge else "")
     notes = (f"digits, ReLU MLP 2 × 64 (He), SGD; learning rates {{{rates}}} for "
              f"every batch size, the best (fewest steps to the target) kept. The loss is the "
              f"probe's (1024 training samples, inference mode), at every step. B_simple at the "
@@ -98,7 +106,7 @@ def main(argv=None):
              f"S_min·B_crit/B fitted by least squares: S_min = {intercept:.3g}, B_crit = "
              f"{critical:.3g}; B_simple when the target is reached (median over the batch "
              f"sizes' best runs) {measured:.3g}, ratio {critical / measured:.2g}. One seed.\n\n"
-             + "Parts: " + ", ".join(f"({k}) {'held' if v else 'did NOT hold'}"
+             + edge_note + "Parts: " + ", ".join(f"({k}) {'held' if v else 'did NOT hold'}"
                                      for k, v in parts.items())
              + (". B_simple ignores curvature: where the Hessian is far from isotropic the "
                 "paper's B_noise = tr(HΣ)/GᵀHG, which B_crit follows, is smaller than it "
