@@ -120,3 +120,38 @@ def test_runs_with_different_layers_line_up_by_key():
     deeper = ["h01_dense", "h02_dense", "h03_dense", "output"]
     assert merged_order([plain, with_bn, deeper]) == [
         "h01_dense", "h01_batch_norm", "h02_dense", "h02_batch_norm", "h03_dense", "output"]
+
+
+def test_the_dynamics_figure_draws_the_sharpness_beside_its_limit(tmp_path):
+    """A run with logging.dynamics gets a fifth figure: the sharpness and its limit on one
+    axis (from the run's own tags), then B_simple, the trace and the effective rank."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import yaml
+
+    from nnkit.report import figures, write_report
+    from nnkit.report.reader import find_runs, label_runs, read_run
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({
+        "experiment": {"name": "dyn", "seed": 1, "log_dir": str(tmp_path / "logs")},
+        "data": {"name": "moons", "n_samples": 160}, "model": {"depth": 2, "units": 8},
+        "optimizer": {"name": "sgd", "learning_rate": 0.1}, "training": {"epochs": 2},
+        "logging": {"dynamics": {"tier": "full", "sharpness_every_n_steps": 2,
+                                 "hessian_trace_every_n_steps": 2,
+                                 "effective_rank_every_n_steps": 2}}}))
+    run(load_config(config), verbose=0)
+    runs = label_runs([read_run(p) for p in find_runs([tmp_path / "logs"])])
+    assert figures.has_dynamics(runs)
+    figure = figures.dynamics(runs)
+    sharpness_axis = figure.axes[0]
+    lines = sharpness_axis.get_lines()
+    steps, values = runs[0].series("train", "sharpness")
+    assert np.allclose(lines[0].get_ydata(), values)  # the run's own values
+    assert np.allclose(lines[1].get_ydata(), 2 / 0.1) and lines[1].get_linestyle() == "--"
+    assert "stability limit" in sharpness_axis.get_title()
+    plt.close(figure)
+    out = write_report([tmp_path / "logs"], tmp_path / "r.html")
+    page = out.read_text()
+    assert "Dynamics: curvature" in page
+    assert len(re.findall(r"data:image/png;base64,", page)) == 5
