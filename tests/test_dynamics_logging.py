@@ -100,6 +100,8 @@ def test_watch_runs_the_dynamics_on_a_users_model(tmp_path):
     model.fit(x, y, batch_size=16, epochs=1, callbacks=[callback], verbose=0)
     tags = read_tags(tmp_path / "w" / "train")
     assert sorted(tags["sharpness"]) == [0, 2]
+    # step 0 was measured before watch made its diagnosis (on the first step): fed later
+    assert callback.diagnosis.coverage["sharpness_steps"] == 2
     assert float(tags["sharpness_limit"][0]) == pytest.approx(20.0, rel=1e-6)
     assert "gradient_noise_scale" in tags or "gradient_noise/signal" in tags
 

@@ -68,6 +68,7 @@ class DynamicsCallback(keras.callbacks.Callback):
         self._objective = self._hvp = self._moments = self._features = None
         self._groups: dict[str, list[int]] = {}
         self._encoders: dict[tuple, ScalarWriter] = {}
+        self._unfed: list[tuple] = []  # sharpness measurements the diagnosis has not had
 
     # --- set-up, once the model is built --------------------------------------------------
 
@@ -97,10 +98,12 @@ class DynamicsCallback(keras.callbacks.Callback):
             self._write(step, values)
 
     def on_epoch_end(self, epoch, logs=None):
+        self._feed()
         if self.writer is not None:
             self.writer.flush()
 
     def on_train_end(self, logs=None):
+        self._feed()
         if self.writer is not None:
             self.writer.flush()
 
@@ -143,11 +146,19 @@ class DynamicsCallback(keras.callbacks.Callback):
             values["preconditioned_sharpness"] = compared
         if limit is not None:
             values["sharpness_limit"] = limit
-            diagnosis = self._diagnosis()
-            if diagnosis is not None:
-                diagnosis.add_sharpness(step, compared, limit, self.settings.edge_fraction,
-                                        "preconditioned_sharpness" in values)
+            self._unfed.append((step, compared, limit, self.settings.edge_fraction,
+                                "preconditioned_sharpness" in values))
+            self._feed()
         return values
+
+    def _feed(self) -> None:
+        """Hand the sharpness measurements to the diagnosis, once it exists (``nnkit.watch``
+        makes it on the first step, after step 0 was measured)."""
+        diagnosis = self._diagnosis()
+        if diagnosis is not None:
+            for observation in self._unfed:
+                diagnosis.add_sharpness(*observation)
+            self._unfed = []
 
     def _write(self, step: int, values: dict[str, float]) -> None:
         """One ``Summary`` of the finite values at ``step``, encoded from a template per set
