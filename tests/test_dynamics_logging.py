@@ -117,3 +117,58 @@ def test_dynamics_config_tiers_shorthand_and_errors(write_config):
         load_config(path)
     message = str(error.value)
     assert "config.yaml:3:" in message and "logging.dynamics.tier" in message and "full" in message
+
+
+def _conv_model(regularizer=None):
+    inputs = keras.Input((6,))
+    h = keras.layers.Dense(16, activation="tanh", name="first",
+                           kernel_regularizer=regularizer)(inputs)
+    h = keras.layers.Reshape((4, 4))(h)
+    h = keras.layers.Conv1D(3, 2, activation="relu", name="conv")(h)
+    h = keras.layers.Flatten()(h)
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="output")(h))
+
+
+@pytest.mark.parametrize("regularized", [False, True])
+def test_noise_from_the_training_step_equals_the_batch_measured_apart(tmp_path, regularized):
+    """gradient_noise_on: batch takes the statistics from the step's own backward pass; they
+    equal nnkit.dynamics on the same batch in training mode at the same weights (learning
+    rate 0: the weights stay). With an L2 kernel regularizer the step's noise is the data
+    term's: equal to the same model without it."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = _conv_model(keras.regularizers.L2(0.1) if regularized else None)
+    plain = _conv_model()
+    plain.set_weights(model.get_weights())
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
+    reference = dynamics.gradient_noise_scale(plain, x, y, "sparse_categorical_crossentropy",
+                                              training=True)
+    callback = nnkit.watch(model, tmp_path / "w", probe_data=(x, y), verbose=False, dynamics={
+        "tier": "economy", "gradient_noise_every_n_steps": 1, "gradient_noise_on": "batch"})
+    model.fit(x, y, batch_size=64, epochs=2, callbacks=[callback], verbose=0, shuffle=False)
+    tags = read_tags(tmp_path / "w" / "train")
+    assert sorted(tags["gradient_noise/trace_sigma"]) == [0, 1] and "probe_loss" not in tags
+    for step in (0, 1):
+        assert float(tags["gradient_noise/trace_sigma"][step]) == pytest.approx(
+            reference.trace_sigma, rel=1e-4)
+        assert float(tags["gradient_noise_scale"][step]) == pytest.approx(reference.b_simple,
+                                                                          rel=1e-3)
+        for layer in ("first", "conv", "output"):
+            assert float(tags[f"gsnr/{layer}"][step]) == pytest.approx(reference.gsnr[layer],
+                                                                       rel=1e-3)
+    assert float(tags["batch_loss"][0]) == pytest.approx(float(dynamics.Objective(
+        model, x, y, "sparse_categorical_crossentropy", training=True)()), rel=1e-5)
+
+
+def test_noise_on_batch_falls_back_to_the_probe_without_nnkits_step(tmp_path):
+    """logging.instrument: false trains with Keras' own step, which measures nothing: the
+    callback sees no statistics after the first due step and measures on the probe."""
+    _, tags, _ = _run(tmp_path, logging={
+        "instrument": False, "dynamics": {"tier": "economy", "gradient_noise_every_n_steps": 4,
+                                          "gradient_noise_on": "batch", "probe_samples": 64}})
+    assert sorted(tags["probe_loss"]) == [4, 8]  # step 0 found the step silent
+    _, tags, _ = _run(tmp_path / "on", logging={
+        "dynamics": {"tier": "economy", "gradient_noise_every_n_steps": 4,
+                     "gradient_noise_on": "batch", "probe_samples": 64}})
+    assert sorted(tags["batch_loss"]) == [0, 4, 8] and "probe_loss" not in tags

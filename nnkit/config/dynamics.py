@@ -42,6 +42,12 @@ class Dynamics(Section):
         None, description="Hutchinson's estimate of tr(H) (0: off)")
     sharpness_every_n_steps: NonNegativeInt | None = Field(
         None, description="λ_max of the Hessian and the optimizer's stability limit (0: off)")
+    gradient_noise_on: Literal["probe", "batch"] = Field(
+        "probe", description="probe: B_simple and GSNR on the probe batch in inference mode "
+                             "(every layer, a forward and backward pass of its own); batch: on "
+                             "the training batch, from the step's own backward pass (Dense and "
+                             "conv layers only; needs nnkit's step: nnkit run with "
+                             "logging.instrument, or nnkit.watch)")
     probe_samples: PositiveInt = Field(
         256, description="the fixed training samples every instrument measures on (drawn once "
                          "with the seed)")

@@ -12,6 +12,9 @@ the initialisation), on a fixed probe batch of training samples in inference mod
                                     parameters
 ``probe_loss``                      the probe batch's loss (inference mode), where the noise
                                     was measured: B_simple against the loss it goes with
+                                    (``batch_loss``, the step's own, with
+                                    ``gradient_noise_on: batch``: then the noise is the
+                                    training batch's, from the step's backward pass)
 ``effective_rank``                  of the penultimate features (the last kernel layer's
                                     input)
 ``hessian_trace``                   Hutchinson's estimate of tr(H)
@@ -37,6 +40,7 @@ import tensorflow as tf
 
 from nnkit.dynamics import stability
 from nnkit.dynamics.hessian import HessianVectorProduct, top_eigenvalue, trace_estimate
+from nnkit.dynamics.in_step import ATTRIBUTE as STEP_NOISE, StepNoise
 from nnkit.dynamics.noise import MomentsFunction, layer_groups, noise_from_statistics
 from nnkit.dynamics.objective import LayerInputs, Objective
 from nnkit.dynamics.rank import effective_rank
@@ -69,6 +73,8 @@ class DynamicsCallback(keras.callbacks.Callback):
         self._groups: dict[str, list[int]] = {}
         self._encoders: dict[tuple, ScalarWriter] = {}
         self._unfed: list[tuple] = []  # sharpness measurements the diagnosis has not had
+        self._step_noise = None  # gradient_noise_on: batch, once installed
+        self._step_noise_seen = 0
 
     # --- set-up, once the model is built --------------------------------------------------
 
@@ -88,6 +94,37 @@ class DynamicsCallback(keras.callbacks.Callback):
 
     # --- Keras hooks ----------------------------------------------------------------------
 
+    def on_train_begin(self, logs=None):
+        """With ``gradient_noise_on: batch``, the model's step measures the noise itself
+        (:mod:`nnkit.dynamics.in_step`); on one device only."""
+        every = self.schedule.get("gradient_noise")
+        strategy = getattr(self.model, "distribute_strategy", None)
+        if (every and self.settings.gradient_noise_on == "batch" and self._step_noise is None
+                and (strategy is None or strategy.num_replicas_in_sync == 1)):
+            self._step_noise = StepNoise(self.model, every)
+            self._step_noise_seen = 0
+            self.schedule.pop("gradient_noise")
+        if self._step_noise is not None:
+            self.model.__dict__[STEP_NOISE] = self._step_noise  # (not tracked by Keras)
+
+    def on_train_batch_end(self, batch, logs=None):
+        noise = self._step_noise
+        if noise is None:
+            return
+        step = int(self.model.optimizer.iterations.numpy()) - 1
+        if step % noise.every:
+            return
+        rows, loss, size, seen = noise.read()
+        if seen == self._step_noise_seen:  # the step is not nnkit's: measure on the probe
+            self._step_noise = None
+            self.model.__dict__.pop(STEP_NOISE, None)
+            self.schedule["gradient_noise"] = noise.every
+            return
+        self._step_noise_seen = seen
+        if self._ready():
+            self._write(step, self._noise_values(noise_from_statistics(
+                (rows, loss), size, self._groups), "batch_loss"))
+
     def on_train_batch_begin(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
         due = [name for name, every in self.schedule.items() if step % every == 0]
@@ -104,15 +141,20 @@ class DynamicsCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._feed()
+        if self.model is not None:
+            self.model.__dict__.pop(STEP_NOISE, None)
         if self.writer is not None:
             self.writer.flush()
 
     # --- the instruments ------------------------------------------------------------------
 
     def _gradient_noise(self, step: int) -> dict[str, float]:
-        noise = noise_from_statistics(self._moments.statistics(),
-                                      self._objective.batch_size, self._groups)
-        values = {"probe_loss": noise.loss, "gradient_noise/trace_sigma": noise.trace_sigma,
+        return self._noise_values(noise_from_statistics(
+            self._moments.statistics(), self._objective.batch_size, self._groups), "probe_loss")
+
+    @staticmethod
+    def _noise_values(noise, loss_tag: str) -> dict[str, float]:
+        values = {loss_tag: noise.loss, "gradient_noise/trace_sigma": noise.trace_sigma,
                   "gradient_noise/signal": noise.gradient_norm_sq,
                   **{f"gsnr/{key}": value for key, value in noise.gsnr.items()}}
         if math.isfinite(noise.b_simple):

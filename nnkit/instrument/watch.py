@@ -82,9 +82,9 @@ class WatchCallback(InstrumentationCallback):
         self._dispatch = training_step.dispatching_train_function(
             model, self.recorder, self._step)
 
-    def _step(self, data, scalars: bool, histograms: bool):
+    def _step(self, data, scalars: bool, histograms: bool, per_example: bool = False):
         return training_step.train_step(self.watched, data, self.recorder, self._capture,
-                                        scalars, histograms)
+                                        scalars, histograms, per_example=per_example)
 
     def _plan(self) -> None:
         """Plan the (built) model's layers, once."""
@@ -115,10 +115,15 @@ class WatchCallback(InstrumentationCallback):
                                              diagnosis=lambda: self.diagnosis)
         if self.dynamics is not None:
             self.dynamics.set_model(self.watched)
+            self.dynamics.on_train_begin(logs)
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.dynamics is not None:
             self.dynamics.on_train_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.dynamics is not None:
+            self.dynamics.on_train_batch_end(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)

@@ -109,8 +109,11 @@ class TrainingModel(keras.Model):
 
         return train_function
 
-    def train_step(self, data, scalars: bool = True, histograms: bool = True):
-        """One step; with a recorder, ``scalars``/``histograms`` say what it records."""
+    def train_step(self, data, scalars: bool = True, histograms: bool = True,
+                   per_example: bool = False):
+        """One step; with a recorder, ``scalars``/``histograms`` say what it records and
+        ``per_example`` whether the in-step gradient noise is measured."""
         return training_step.train_step(
             self, data, self.recorder, self._capture, scalars, histograms,
-            check_finite=self._check_finite if self.recorder is None else None)
+            check_finite=self._check_finite if self.recorder is None else None,
+            per_example=per_example)

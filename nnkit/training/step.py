@@ -26,6 +26,7 @@ import contextlib
 import keras
 import tensorflow as tf
 
+from nnkit.dynamics.in_step import step_noise
 from nnkit.instrument.updates import update_meter
 from nnkit.training import distribute
 
@@ -50,10 +51,12 @@ def _divided(gradient, scale):
 
 
 def train_step(model, data, recorder=None, capture=None, scalars: bool = True,
-               histograms: bool = True, check_finite=None):
+               histograms: bool = True, check_finite=None, per_example: bool = False):
     """One step of ``model`` on ``data``; with a ``recorder``, ``scalars``/``histograms``
     say what it records (decided when traced); ``capture`` keeps the probed layers'
-    outputs. ``check_finite(step, gradients)`` is called where nothing records."""
+    outputs. ``check_finite(step, gradients)`` is called where nothing records.
+    ``per_example``: the model's :class:`~nnkit.dynamics.in_step.StepNoise` records the
+    batch's per-example gradient statistics from this step's backward pass."""
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     optimizer, variables = model.optimizer, model.trainable_variables
     lookahead = getattr(optimizer, "lookahead", False)
@@ -64,13 +67,21 @@ def train_step(model, data, recorder=None, capture=None, scalars: bool = True,
     histograms = histograms and recorder is not None and recorder.histogram_every > 0
     collecting = capture.collecting() if capture is not None and histograms else \
         contextlib.nullcontext([])
+    noise = step_noise(model) if per_example else None
+    taps = noise.forward(True) if noise is not None else contextlib.nullcontext()
     with tf.GradientTape() as tape:
-        with collecting as activations:
+        with collecting as activations, taps:
             y_pred = _forward(model, x, training=True)
         loss = model._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                    training=True)
         scaled = optimizer.scale_loss(loss)
-    gradients = distribute.all_reduce_sum(tape.gradient(scaled, variables))
+    tapped, pre_activations = noise.pre_activations() if noise is not None else ([], [])
+    gradients = tape.gradient(scaled, [*variables, *pre_activations])  # one backward pass
+    gradients, pre_activation_gradients = gradients[:len(variables)], gradients[len(variables):]
+    if noise is not None:
+        noise.record(tapped, pre_activation_gradients, gradients,
+                     tf.shape(tf.nest.flatten(x)[0])[0], loss, loss_scale(optimizer))
+    gradients = distribute.all_reduce_sum(gradients)
     if lookahead:
         optimizer.from_lookahead(variables)
     records = distribute.records_here()
@@ -127,7 +138,7 @@ def dispatching_train_function(model, recorder, step_function):
     functions = {}
     count = {"step": None}
 
-    def compile_step(kind: tuple[bool, bool]):
+    def compile_step(kind: tuple[bool, bool, bool]):
         def step(data):
             return step_function(data, *kind)
 
@@ -143,7 +154,8 @@ def dispatching_train_function(model, recorder, step_function):
     def train_function(iterator):
         if count["step"] is None:
             count["step"] = int(model.optimizer.iterations.numpy())
-        kind = recorder.due(count["step"])
+        noise = step_noise(model)  # (set by logging.dynamics' callback at the start of fit)
+        kind = (*recorder.due(count["step"]), noise is not None and noise.due(count["step"]))
         count["step"] += 1
         if kind not in functions:
             functions[kind] = compile_step(kind)
