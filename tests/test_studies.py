@@ -8,8 +8,12 @@ import pytest
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 STUDIES = ["vanishing_gradients", "symmetry", "zero_init_relu", "selu", "dying_relu",
-           "optimizers", "batch_norm", "dropout", "gd_modes", "init_activation",
+           "optimizers", "batch_norm", "dropout", "init_activation",
            "warmup_early_stopping", "edge_of_stability", "dynamical_isometry"]
+
+
+# studies whose claim may not hold: their tests check the verdict follows their parts
+VERDICT_TESTED = ["gd_modes", "gradient_noise"]
 
 
 def _load(name):
@@ -38,6 +42,20 @@ def test_study_claim_holds_at_quick_size(name, tmp_path):
 
 
 @pytest.mark.slow
+def test_gd_modes_verdict_is_computed_from_every_clause_of_its_claim(tmp_path):
+    """The clauses that hold at every size (updates and time per epoch grow; batch's
+    validation loss never rises) hold at the quick size; the verdict is all clauses, so a
+    mode other than stochastic with the lowest validation loss makes it "did NOT hold"."""
+    held, parts = _load("gd_modes").main(["--quick", "--out", str(tmp_path / "results"),
+                                          "--logdir", str(tmp_path / "logs")])
+    assert parts["updates and seconds per epoch grow"]
+    assert parts["batch's validation loss never rises"]
+    assert held == all(parts.values())
+    text = (tmp_path / "results" / "results.md").read_text()
+    assert ("The claim held." in text) == held
+
+
+@pytest.mark.slow
 def test_gradient_noise_study_measures_its_three_parts(tmp_path):
     """Its parts (a) and (b) hold at the quick size; (c), B_crit ≈ B_simple, is reported
     either way, and the verdict follows the parts."""
@@ -51,5 +69,5 @@ def test_gradient_noise_study_measures_its_three_parts(tmp_path):
 
 def test_every_study_is_listed_in_the_experiments_readme():
     readme = (EXPERIMENTS / "README.md").read_text()
-    for name in STUDIES:
+    for name in [*STUDIES, *VERDICT_TESTED]:
         assert f"{name}.py" in readme
