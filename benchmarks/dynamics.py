@@ -67,8 +67,8 @@ def in_step_pair(build, x, y, batch, folder):
         callbacks = [instrument.attach(model, quiet, folder / str(measured))]
         if measured:
             settings = Dynamics(gradient_noise_on="batch")
-            callbacks.append(DynamicsCallback(folder, x[:batch], y[:batch],
-                                              {"gradient_noise": 1}, settings))
+            callbacks.append(DynamicsCallback(folder, x[:batch], y[:batch], settings,
+                                              schedule={"gradient_noise": 1}))
         fits.append(fitter(model, x, y, batch, callbacks))
     return fits
 
@@ -100,7 +100,7 @@ def main(argv=None) -> None:
             if args.quick:
                 schedule = {name: min(every, 10) for name, every in schedule.items()}
             callback = DynamicsCallback(folder / variant.replace(" ", "_"), x[:batch],
-                                        y[:batch], schedule, settings)
+                                        y[:batch], settings, schedule=schedule)
             result = paired_ratio(fitter(keras.Model(*build()), x, y, batch, [callback]),
                                   plain, args.repeats)
             step = result["baseline_s"] / steps

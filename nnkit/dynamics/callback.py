@@ -49,24 +49,25 @@ from nnkit.instrument.summaries import ScalarWriter
 
 
 class DynamicsCallback(keras.callbacks.Callback):
-    """Runs the instruments of ``schedule`` (instrument → every N steps) on ``(x, y)`` and
-    writes them to ``<log_dir>/train``.
+    """Runs the instruments of ``settings`` (the ``logging.dynamics`` section: its schedule,
+    iterations, probes, edge fraction) on ``(x, y)`` and writes them to ``<log_dir>/train``.
 
     Args:
         log_dir: the run folder.
         x, y: the probe batch.
-        schedule: from :meth:`nnkit.config.dynamics.Dynamics.schedule`.
-        settings: the ``logging.dynamics`` section (iterations, probes, edge fraction).
+        settings: a :class:`nnkit.config.dynamics.Dynamics`.
         loss: the loss to differentiate (None: the model's compiled loss).
         diagnosis: a callable returning the run's Diagnosis (or None), which the sharpness
             feeds.
+        schedule: instrument → every N steps, instead of ``settings.schedule()``.
     """
 
-    def __init__(self, log_dir, x, y, schedule: dict[str, int], settings, loss=None,
-                 diagnosis=None):
+    def __init__(self, log_dir, x, y, settings, loss=None, diagnosis=None,
+                 schedule: dict[str, int] | None = None):
         super().__init__()
         self.log_dir, self.x, self.y, self.loss = Path(log_dir), x, y, loss
-        self.schedule, self.settings = dict(schedule), settings
+        self.settings = settings
+        self.schedule = dict(settings.schedule() if schedule is None else schedule)
         self._diagnosis = diagnosis or (lambda: None)
         self.writer = None
         self._objective = self._hvp = self._moments = self._features = None
@@ -214,7 +215,7 @@ class DynamicsCallback(keras.callbacks.Callback):
 
 
 def _last_kernel_layer(model):
-    from nnkit.instrument.plan import plan_layers
+    from nnkit.instrument.plan import kernel_plans
 
-    kernels = [p.layer for p in plan_layers(model) if p.kernel is not None]
-    return kernels[-1] if kernels else None
+    kernels = kernel_plans(model)
+    return kernels[-1].layer if kernels else None

@@ -16,13 +16,11 @@ the examples, so their "per-example" gradients then carry that coupling.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import tensorflow as tf
 
 from nnkit.dynamics.noise import variable_rows
-from nnkit.dynamics.taps import PreactivationTaps, per_example_squares
+from nnkit.dynamics.taps import PreactivationTaps, per_example_squares, per_example_sums
 
 ATTRIBUTE = "_nnkit_step_noise"  # on the model instance: its StepNoise
 
@@ -46,10 +44,6 @@ class StepNoise:
     def due(self, step: int) -> bool:
         return step % self.every == 0
 
-    def forward(self, active: bool):
-        """The context the step's forward pass runs in (taps on a due step)."""
-        return self.taps.active() if active else contextlib.nullcontext()
-
     def pre_activations(self) -> tuple[list, list]:
         """(the tapped layers called once, their pre-activations) after the forward pass."""
         layers = [layer for layer, _ in self.taps.layers if self.taps.usable(layer) is not None]
@@ -68,7 +62,7 @@ class StepNoise:
             a = self.taps.usable(layer)[0]
             per_example = tf.cast(delta, tf.float32) * unscale * size  # B·∂L/∂zᵢ
             squares = per_example_squares(layer, a, per_example)
-            sums = (None, None) if not regularized else _sums(layer, a, per_example)
+            sums = (None, None) if not regularized else per_example_sums(layer, a, per_example)
             for variable, s2, s1 in zip((layer.kernel, layer.bias), squares, sums):
                 if variable is None or id(variable) not in index:
                     continue
@@ -78,20 +72,6 @@ class StepNoise:
                 firsts[i], seconds[i] = s1, s2
         last = tf.stack([tf.cast(loss, tf.float32), size, self.state[-1, 2] + 1.0, 0.0, 0.0])
         self.state.assign(tf.concat([variable_rows(firsts, seconds, size), last[None]], 0))
-
-
-def _sums(layer, a, per_example) -> tuple:
-    """Σᵢ of the data term's per-example gradients of the kernel and bias (without the
-    regularization's gradient, which the step's own gradient includes)."""
-    from nnkit.dynamics.taps import conv_activation, _patches
-
-    a = tf.cast(a, tf.float32)
-    if conv_activation(layer) is not None:
-        a = _patches(layer, a)
-    a = tf.reshape(a, [-1, a.shape[-1]])
-    delta = tf.reshape(per_example, [-1, per_example.shape[-1]])
-    kernel = tf.reshape(tf.matmul(a, delta, transpose_a=True), layer.kernel.shape)
-    return kernel, tf.reduce_sum(delta, 0)
 
 
 def step_noise(model) -> StepNoise | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from nnkit.dynamics.objective import _as_tensor, _forward
+from nnkit.dynamics.objective import as_tensor, forward
 
 
 @dataclass
@@ -41,7 +41,7 @@ def _flat(tensor):
 def _exact(model, x) -> JacobianSpectrum:
     with tf.GradientTape() as tape:
         tape.watch(x)
-        y = _flat(_forward(model, x, False))
+        y = _flat(forward(model, x, False))
     jacobian = tape.batch_jacobian(y, x)
     jacobian = tf.reshape(jacobian, [jacobian.shape[0], y.shape[1], -1]).numpy()
     s = np.linalg.svd(jacobian.astype(np.float64), compute_uv=False)
@@ -55,14 +55,14 @@ def _probes(model, x, probes: int, iterations: int, seed: int) -> JacobianSpectr
     @tf.function
     def jvp(v):
         with tf.autodiff.ForwardAccumulator(x, v) as acc:
-            y = _flat(_forward(model, x, False))
+            y = _flat(forward(model, x, False))
         return acc.jvp(y)
 
     @tf.function
     def jtjv(v):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = _flat(_forward(model, x, False))
+            y = _flat(forward(model, x, False))
         return tape.gradient(y, x, output_gradients=jvp(v))
 
     def normal():
@@ -96,9 +96,9 @@ def jacobian_spectrum(model, x, method: str = "auto", probes: int = 16,
         probes, iterations, seed: for ``probes``: the JVPs averaged for ‖J‖_F², the power
             iterations for the largest singular value, and their random draws.
     """
-    x = tf.cast(_as_tensor(x), tf.float32)
+    x = tf.cast(as_tensor(x), tf.float32)
     if method == "auto":
-        outputs = int(np.prod(_forward(model, x[:1], False).shape[1:]))
+        outputs = int(np.prod(forward(model, x[:1], False).shape[1:]))
         method = "exact" if outputs * int(np.prod(x.shape[1:])) <= 10 ** 6 else "probes"
     if method == "exact":
         return _exact(model, x)

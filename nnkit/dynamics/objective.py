@@ -19,7 +19,9 @@ import numpy as np
 import tensorflow as tf
 
 
-def _forward(model, x, training: bool):
+def forward(model, x, training: bool):
+    """``model(x)`` in training or inference mode (a model whose ``call`` takes no
+    ``training`` argument is called without one); the training step's forward pass too."""
     if getattr(model, "_call_has_training_arg", True):
         return model(x, training=training)
     return model(x)
@@ -63,11 +65,11 @@ class Objective:
 
     def __init__(self, model, x, y, loss=None, training: bool = False):
         self.model, self.training = model, training
-        self.x = tf.nest.map_structure(_as_tensor, x)
-        self.y = _as_tensor(y)
+        self.x = tf.nest.map_structure(as_tensor, x)
+        self.y = as_tensor(y)
         self.loss_fn = resolve_loss(model, loss)
         if not model.built:
-            _forward(model, self.x, False)
+            forward(model, self.x, False)
         self.variables = list(model.trainable_variables)
         if not self.variables:
             raise ValueError("the model has no trainable variables")
@@ -80,7 +82,7 @@ class Objective:
 
     def per_example(self) -> tf.Tensor:
         """ℓᵢ for each example of the batch [B] (a per-position loss is averaged)."""
-        y_pred = _forward(self.model, self.x, self.training)
+        y_pred = forward(self.model, self.x, self.training)
         values = tf.cast(self.loss_fn(*_same_rank(self.y, y_pred)), tf.float32)
         if values.shape.rank > 1:
             values = tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
@@ -131,7 +133,7 @@ def _same_rank(y_true, y_pred):
     return y_true, y_pred
 
 
-def _as_tensor(value):
+def as_tensor(value):
     if isinstance(value, (tf.Tensor, tf.Variable)):
         return value
     array = np.asarray(value)
@@ -147,7 +149,7 @@ class LayerInputs:
 
     def __init__(self, model, layer, x):
         self.model, self.layer = model, layer
-        self.x = tf.nest.map_structure(_as_tensor, x)
+        self.x = tf.nest.map_structure(as_tensor, x)
         self._compiled = tf.function(self._inputs)
         self._called = True
 
@@ -162,7 +164,7 @@ class LayerInputs:
 
         layer.call = keeping
         try:
-            _forward(self.model, self.x, False)
+            forward(self.model, self.x, False)
         finally:
             if own is None:
                 del layer.__dict__["call"]

@@ -74,16 +74,14 @@ class Preflight:
 
 
 @contextlib.contextmanager
-def _logits(model):
-    """The output layer's fused activation off (Dense layers), while active."""
-    from nnkit.instrument.plan import plan_layers
-
-    kernels = [p.layer for p in plan_layers(model) if p.kernel is not None]
-    attribute = dense_activation(kernels[-1]) if kernels else None
+def _logits(plans):
+    """The output layer's fused activation off (the last of the kernel ``plans``, a Dense
+    layer), while active."""
+    attribute = dense_activation(plans[-1].layer) if plans else None
     if attribute is None:
         yield
         return
-    layer = kernels[-1]
+    layer = plans[-1].layer
     saved = getattr(layer, attribute)
     setattr(layer, attribute, lambda z: z)
     try:
@@ -100,9 +98,9 @@ def preflight(model, x, y, loss, thresholds) -> Preflight:
     """The pre-flight check of ``model`` on the batch (x, y) (module docstring);
     ``thresholds`` is the config's ``logging`` section (or anything with its threshold
     attributes)."""
-    from nnkit.instrument.plan import plan_layers
+    from nnkit.instrument.plan import kernel_plans
 
-    plans = [p for p in plan_layers(model) if p.kernel is not None]
+    plans = kernel_plans(model)
     propagation = signal_propagation(model, x)
     with np.errstate(divide="ignore", invalid="ignore"):
         signal = depth_trend(np.log10(np.sqrt(propagation.q)))
@@ -115,7 +113,7 @@ def preflight(model, x, y, loss, thresholds) -> Preflight:
                 for g, p in zip(gradients, plans)]
     with np.errstate(divide="ignore", invalid="ignore"):
         gradient = depth_trend(np.log10(relative))
-    with _logits(model):
+    with _logits(plans):
         jacobian = jacobian_spectrum(model, x[:32], probes=8, iterations=20)
     symmetric = [p.key for p in plans if variables[p.kernel].shape[-1] > 1
                  and _distinct_units(np.asarray(variables[p.kernel])) == 1]

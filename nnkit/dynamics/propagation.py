@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from nnkit.dynamics.taps import PreactivationTaps
-from nnkit.dynamics.objective import _as_tensor, _forward
+from nnkit.dynamics.objective import as_tensor, forward
 
 
 @dataclass
@@ -56,10 +56,10 @@ def signal_propagation(model, x) -> SignalPropagation:
     x[1]), (x[2], x[3]), ... are the pairs whose correlation is c.
     """
     from nnkit.instrument.capture import ActivationCapture
-    from nnkit.instrument.plan import plan_layers
+    from nnkit.instrument.plan import kernel_plans
 
-    x = tf.nest.map_structure(_as_tensor, x)
-    plans = [p for p in plan_layers(model) if p.kernel is not None]
+    x = tf.nest.map_structure(as_tensor, x)
+    plans = kernel_plans(model)
     taps = PreactivationTaps(model)
     tapped = {id(layer) for layer, _ in taps.layers}
     others = [p.layer for p in plans if id(p.layer) not in tapped]
@@ -67,7 +67,7 @@ def signal_propagation(model, x) -> SignalPropagation:
     capture.install()
     try:
         with taps.active(), capture.collecting() as outputs:
-            _forward(model, x, False)
+            forward(model, x, False)
     finally:
         capture.remove()
     captured = dict(zip(map(id, others), outputs))

@@ -57,13 +57,28 @@ def _patches(layer, a):
     return tf.reshape(patches, [tf.shape(a)[0], -1, patches.shape[-1]])
 
 
+def _rows(layer, a, delta) -> tuple:
+    """The layer's input and per-example pre-activation gradient in float32, a conv layer's
+    input as patches: then aᵢₚ δᵢₚᵀ summed over positions p is example i's kernel gradient."""
+    a, delta = tf.cast(a, tf.float32), tf.cast(delta, tf.float32)
+    return (_patches(layer, a) if conv_activation(layer) is not None else a), delta
+
+
+def per_example_sums(layer, a, delta) -> tuple:
+    """Σᵢ gᵢ for the layer's kernel and bias from its input a and the per-example gradient
+    δ at its pre-activation: Σᵢ Σₚ aᵢₚδᵢₚᵀ, one product over examples and positions."""
+    a, delta = _rows(layer, a, delta)
+    a = tf.reshape(a, [-1, a.shape[-1]])
+    delta = tf.reshape(delta, [-1, delta.shape[-1]])
+    kernel = tf.reshape(tf.matmul(a, delta, transpose_a=True), layer.kernel.shape)
+    return kernel, tf.reduce_sum(delta, 0)
+
+
 def per_example_squares(layer, a, delta) -> tuple:
     """Σᵢ gᵢ² for the layer's kernel and bias from its input a and the per-example gradient
     δ at its pre-activation. A Dense layer on [B, in]: (A∘A)ᵀ(Δ∘Δ); on sequences, and a
     conv layer on patches: gᵢ = Σ_positions aᵢₚδᵢₚᵀ per example, then squared and summed."""
-    a, delta = tf.cast(a, tf.float32), tf.cast(delta, tf.float32)
-    if conv_activation(layer) is not None:
-        a = _patches(layer, a)
+    a, delta = _rows(layer, a, delta)
     if a.shape.rank == 2:
         kernel = tf.matmul(tf.square(a), tf.square(delta), transpose_a=True)
         bias = tf.reduce_sum(tf.square(delta), 0)

@@ -207,6 +207,11 @@ def plan_layers(model: keras.Model) -> list[LayerPlan]:
 
 
 
+def kernel_plans(model: keras.Model) -> list[LayerPlan]:
+    """The planned layers that have a kernel (Dense, conv, recurrent ...), input first."""
+    return [p for p in plan_layers(model) if p.kernel is not None]
+
+
 def layer_table(plans: list[LayerPlan]) -> list[dict]:
     """The plan as JSON rows, in depth order: what ``layers.json`` holds."""
     return [{"key": p.key, "class": type(p.layer).__name__ if p.layer is not None else None,

@@ -106,12 +106,12 @@ class WatchCallback(InstrumentationCallback):
         if _built(self.watched):  # else on the first step (_ready)
             self._plan()
             self.open()
-        schedule = self.logging.dynamics.schedule() if self.logging.dynamics else {}
-        if schedule and (self.dynamics is None or self.dynamics.log_dir != self.log_dir):
+        settings = self.logging.dynamics
+        if settings and settings.schedule() and (self.dynamics is None
+                                                 or self.dynamics.log_dir != self.log_dir):
             from nnkit.dynamics.callback import DynamicsCallback
 
-            self.dynamics = DynamicsCallback(self.log_dir, *self.probe_data, schedule,
-                                             self.logging.dynamics,
+            self.dynamics = DynamicsCallback(self.log_dir, *self.probe_data, settings,
                                              diagnosis=lambda: self.diagnosis)
         if self.dynamics is not None:
             self.dynamics.set_model(self.watched)

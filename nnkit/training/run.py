@@ -114,7 +114,7 @@ def training_callbacks(experiment: Experiment, model: TrainingModel, run_dir: Pa
 
         x, y = experiment.probe_batch(dynamics.probe_samples)
         callbacks.insert(1 if instrumentation else 0, DynamicsCallback(
-            run_dir, x, y, dynamics.schedule(), dynamics,
+            run_dir, x, y, dynamics,
             diagnosis=lambda: instrumentation.diagnosis if instrumentation else None))
     stopping = config.training.early_stopping
     if stopping is not None:

@@ -27,14 +27,9 @@ import keras
 import tensorflow as tf
 
 from nnkit.dynamics.in_step import step_noise
+from nnkit.dynamics.objective import forward as _forward
 from nnkit.instrument.updates import update_meter
 from nnkit.training import distribute
-
-
-def _forward(model, x, training: bool):
-    if getattr(model, "_call_has_training_arg", True):
-        return model(x, training=training)
-    return model(x)
 
 
 def loss_scale(optimizer):
@@ -68,7 +63,7 @@ def train_step(model, data, recorder=None, capture=None, scalars: bool = True,
     collecting = capture.collecting() if capture is not None and histograms else \
         contextlib.nullcontext([])
     noise = step_noise(model) if per_example else None
-    taps = noise.forward(True) if noise is not None else contextlib.nullcontext()
+    taps = noise.taps.active() if noise is not None else contextlib.nullcontext()
     with tf.GradientTape() as tape:
         with collecting as activations, taps:
             y_pred = _forward(model, x, training=True)
@@ -78,9 +73,10 @@ def train_step(model, data, recorder=None, capture=None, scalars: bool = True,
     tapped, pre_activations = noise.pre_activations() if noise is not None else ([], [])
     gradients = tape.gradient(scaled, [*variables, *pre_activations])  # one backward pass
     gradients, pre_activation_gradients = gradients[:len(variables)], gradients[len(variables):]
+    batch_size = tf.shape(tf.nest.flatten(x)[0])[0]
     if noise is not None:
-        noise.record(tapped, pre_activation_gradients, gradients,
-                     tf.shape(tf.nest.flatten(x)[0])[0], loss, loss_scale(optimizer))
+        noise.record(tapped, pre_activation_gradients, gradients, batch_size, loss,
+                     loss_scale(optimizer))
     gradients = distribute.all_reduce_sum(gradients)
     if lookahead:
         optimizer.from_lookahead(variables)
@@ -106,7 +102,6 @@ def train_step(model, data, recorder=None, capture=None, scalars: bool = True,
                         scalars, histograms, probe_activations)
     if records and recorder is None and check_finite is not None:
         check_finite(optimizer.iterations - 1, gradients)
-    batch_size = tf.shape(tf.nest.flatten(x)[0])[0]
     for metric in model.metrics:
         if metric.name == "loss":
             metric.update_state(distribute.unscaled(loss), sample_weight=batch_size)
