@@ -172,3 +172,27 @@ def test_noise_on_batch_falls_back_to_the_probe_without_nnkits_step(tmp_path):
         "dynamics": {"tier": "economy", "gradient_noise_every_n_steps": 4,
                      "gradient_noise_on": "batch", "probe_samples": 64}})
     assert sorted(tags["batch_loss"]) == [0, 4, 8] and "probe_loss" not in tags
+
+
+def test_a_batch_that_runs_no_step_is_not_measured_again(tmp_path):
+    """A resumed run fast-forwards over the batches before its checkpoint: Keras calls the
+    callbacks for them, but the step number stays. Each step is measured once, and the
+    in-step noise is not taken for a step that is not nnkit's."""
+    from nnkit.config.dynamics import Dynamics
+    from nnkit.dynamics.callback import DynamicsCallback
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 5)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    callback = DynamicsCallback(tmp_path, x, y, Dynamics(tier="full"),
+                                schedule={"sharpness": 1})
+    callback.set_model(model)
+    for _ in range(3):  # three batches, no step between them
+        callback.on_train_batch_begin(0)
+    callback.on_train_end()
+    assert sorted(read_tags(tmp_path / "train")["sharpness"]) == [0]
+    from event_files import summary_values
+    assert sum(tag == "sharpness" for _, tag, _, _ in summary_values(tmp_path)) == 1

@@ -76,6 +76,7 @@ class DynamicsCallback(keras.callbacks.Callback):
         self._unfed: list[tuple] = []  # sharpness measurements the diagnosis has not had
         self._step_noise = None  # gradient_noise_on: batch, once installed
         self._step_noise_seen = 0
+        self._measured_step = self._noise_step = None  # the last step each hook handled
 
     # --- set-up, once the model is built --------------------------------------------------
 
@@ -113,8 +114,9 @@ class DynamicsCallback(keras.callbacks.Callback):
         if noise is None:
             return
         step = int(self.model.optimizer.iterations.numpy()) - 1
-        if step % noise.every:
+        if step % noise.every or step == self._noise_step:  # (a fast-forwarded batch)
             return
+        self._noise_step = step
         rows, loss, size, seen = noise.read()
         if seen == self._step_noise_seen:  # the step is not nnkit's: measure on the probe
             self._step_noise = None
@@ -128,6 +130,9 @@ class DynamicsCallback(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
+        if step == self._measured_step:  # a batch a resumed run fast-forwards over: the
+            return  # weights (and the step number) are those measured already
+        self._measured_step = step
         due = [name for name, every in self.schedule.items() if step % every == 0]
         if due and self._ready():
             values = {}
