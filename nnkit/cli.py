@@ -262,7 +262,7 @@ def command_gradcheck(args) -> int:
     y = np.asarray(y, np.float64).reshape(len(x), -1)
     rows = gradcheck(layers, keys, x.astype(np.float64), y, experiment.loss_name,
                      differences_rtol=args.fd_tolerance)
-    if config.model.dropout:
+    if getattr(config.model, "dropout", 0):
         print(f"dropout ({config.model.dropout}) is the identity in inference mode: checked "
               "without it")
     print(f"{'layer':<16} {'variable':<8} {'hand vs tape':>13} {'finite diff vs tape':>20} "

@@ -33,6 +33,20 @@ KINDS = {
         "a lower learning rate; Glorot/He initialisation instead of large random weights; "
         "batch normalisation; gradient clipping (optimizer.clipnorm)",
         "Bengio et al. 1994; Pascanu et al. 2013; the notes 003, 004"),
+    "vanishing_through_time": Kind(
+        "trend of ‖∂L/∂hₜ‖ over the time steps t of a recurrent layer (the gradient reaching "
+        "each hidden state, through every later step), as the fitted ratio of the first step "
+        "to the last, per window of 32 logged steps",
+        "vanishing_threshold",
+        "a gated cell (LSTM, GRU) instead of a simple RNN; the LSTM's forget-gate bias at 1 "
+        "(model.forget_bias); an orthogonal recurrent kernel; shorter sequences",
+        "Bengio et al. 1994; Hochreiter & Schmidhuber 1997; Pascanu et al. 2013"),
+    "exploding_through_time": Kind(
+        "the same ratio above its threshold",
+        "exploding_threshold",
+        "gradient clipping (optimizer.clipnorm or clipvalue); a lower learning rate; an "
+        "orthogonal recurrent kernel; a gated cell",
+        "Bengio et al. 1994; Pascanu et al. 2013"),
     "signal_collapse": Kind(
         "depth trend of the activations' std (histogram steps), as the fitted ratio of the "
         "output end to the input end",
@@ -99,8 +113,9 @@ KINDS = {
         "a lower learning rate; gradient clipping (optimizer.clipnorm); standardised inputs",
         "the notes 003 (exploding gradients)"),
 }
-CAUSES = ("vanishing_gradients", "exploding_gradients", "signal_collapse", "signal_explosion",
-          "saturation", "dying_relu", "symmetric_layer", "edge_of_stability")
+CAUSES = ("vanishing_gradients", "exploding_gradients", "vanishing_through_time",
+          "exploding_through_time", "signal_collapse", "signal_explosion", "saturation",
+          "dying_relu", "symmetric_layer", "edge_of_stability")
 
 
 @dataclass
@@ -133,6 +148,9 @@ class Finding:
 def coverage_text(coverage: dict) -> str:
     sharpness = (f"{coverage['sharpness_steps']} sharpness measurements, "
                  if coverage.get("sharpness_steps") else "")
+    if coverage.get("time_windows"):
+        sharpness += f"{coverage['time_windows']} through-time windows, "
+
     return (f"{coverage.get('gradient_windows', 0)} gradient windows, "
             f"{coverage.get('activation_steps', 0)} activation steps, {sharpness}"
             f"{coverage.get('epochs', 0)} epochs checked")

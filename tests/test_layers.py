@@ -151,7 +151,17 @@ LAYER_EXAMPLES = {
     "PReLU": lambda: layers.PReLU(shared=True),
     "RReLU": lambda: layers.RReLU(0.1, 0.2),
     "ResidualBlock": lambda: layers.ResidualBlock(4, depth=3, activation="tanh"),
+    "SimpleRNN": lambda: layers.SimpleRNN(3, activation="relu"),
+    "LSTM": lambda: layers.LSTM(3, forget_bias=0.5, return_sequences=True),
+    "GRU": lambda: layers.GRU(3, unroll=True),
+    "RNN": lambda: layers.RNN(keras.layers.GRUCell(3)),
+    "SimpleRNNCell": lambda: layers.RNN(layers.SimpleRNNCell(3)),
+    "LSTMCell": lambda: layers.RNN(layers.LSTMCell(3, forget_bias=2.0)),
+    "GRUCell": lambda: layers.RNN(layers.GRUCell(3, recurrent_activation="keras:hard_sigmoid")),
+    "PaddedShortcut": lambda: layers.PaddedShortcut(5, strides=2),
 }
+# layers that read sequences [time, features]: their example model's input
+SEQUENCE_INPUT = (3, 2)
 
 
 def test_every_layer_has_an_example():
@@ -160,8 +170,12 @@ def test_every_layer_has_an_example():
 
 @pytest.mark.parametrize("name", LAYER_EXAMPLES)
 def test_layer_survives_save_and_reload(name, tmp_path):
-    model = keras.Sequential([keras.Input((6,)), LAYER_EXAMPLES[name](), layers.Dense(2)])
-    x = _x(4, 6)
+    layer = LAYER_EXAMPLES[name]()
+    shape = SEQUENCE_INPUT if isinstance(layer, layers.RNN) else (6,)
+    shape = (4, 4, 3) if isinstance(layer, layers.PaddedShortcut) else shape
+    model = keras.Sequential([keras.Input(shape), layer, keras.layers.Flatten(),
+                              layers.Dense(2)])
+    x = _x(4, *shape)
     model(x, training=True)  # move batch-norm statistics away from their initial values
     path = tmp_path / f"{name}.keras"
     model.save(path)
@@ -169,6 +183,8 @@ def test_layer_survives_save_and_reload(name, tmp_path):
     np.testing.assert_allclose(model.predict(x, verbose=0), again.predict(x, verbose=0),
                                rtol=1e-6)
     assert type(again.layers[0]) is type(model.layers[0])
+    if isinstance(layer, layers.RNN):
+        assert type(again.layers[0].cell) is type(layer.cell)
 
 
 @pytest.mark.parametrize("units", [2.5, "64", None, 0, -3, np.int64(3)])

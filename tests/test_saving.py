@@ -37,7 +37,14 @@ def _model_with_everything() -> keras.Model:
     x = layers.ResidualBlock(5)(x)
     x = keras.layers.Reshape((1, 1, 5))(x)
     x = layers.LocalResponseNormalization(depth_radius=1)(x)
-    x = keras.layers.Flatten()(x)
+    x = layers.PaddedShortcut(6, strides=1)(x)
+    x = keras.layers.Reshape((2, 3))(x)
+    x = layers.SimpleRNN(4, return_sequences=True)(x)
+    x = layers.LSTM(4, return_sequences=True, forget_bias=2.0)(x)
+    x = layers.GRU(4, return_sequences=True, unroll=True)(x)
+    x = layers.RNN(layers.SimpleRNNCell(3), return_sequences=True)(x)
+    x = layers.RNN(layers.LSTMCell(3), return_sequences=True)(x)
+    x = layers.RNN(layers.GRUCell(3))(x)
     outputs = layers.Dense(3, activation="keras:softmax")(x)
     return keras.Model(inputs, outputs)
 
@@ -68,4 +75,6 @@ def test_every_building_block_reloads_in_a_fresh_process(tmp_path):
 
 def test_every_public_layer_is_used_above():
     used = {type(layer).__name__ for layer in _model_with_everything().layers}
+    used |= {type(layer.cell).__name__ for layer in _model_with_everything().layers
+             if isinstance(layer, layers.RNN)}
     assert set(nnkit.layers.__all__) <= used

@@ -80,6 +80,32 @@ class Curve(DataBase):
     noise: Noise = 0.1
 
 
+class Adding(DataBase):
+    """The adding problem: sum the two marked values of a sequence of length ``length``
+    (Hochreiter & Schmidhuber 1997). Inputs are kept as generated (``standardize`` off)."""
+
+    name: Literal["adding"]
+    n_samples: PositiveInt = 2000
+    length: PositiveInt = Field(50, description="time steps T")
+    standardize: bool = False
+
+
+class Memory(DataBase):
+    """Recall the symbol shown at the first step after ``length`` - 1 blank steps."""
+
+    name: Literal["memory"]
+    n_samples: PositiveInt = 2000
+    length: PositiveInt = Field(20, description="time steps T")
+    n_symbols: Annotated[int, Field(ge=2)] = 8
+    standardize: bool = False
+
+
+class DigitsSequence(DataBase):
+    """scikit-learn's digits read row by row: 8 time steps of 8 pixels."""
+
+    name: Literal["digits_sequence"]
+
+
 class Bundled(DataBase):
     """A dataset shipped inside scikit-learn (no download)."""
 
@@ -113,6 +139,7 @@ class Npz(DataBase):
 
 
 DataConfig = Annotated[
-    Union[Spirals, Moons, Circles, Xor, Blobs, Curve, Bundled, KerasDataset, Csv, Npz],
+    Union[Spirals, Moons, Circles, Xor, Blobs, Curve, Adding, Memory, DigitsSequence, Bundled,
+          KerasDataset, Csv, Npz],
     Field(discriminator="name"),
 ]

@@ -76,6 +76,70 @@ class CNN(ModelBase):
     l2: L2 = 0.0
 
 
+class ResNet(Section):
+    """A CIFAR-style residual net (He et al. 2016): a 3×3 conv stem, ``len(widths)`` stages
+    of basic blocks (two 3×3 convs each), global average pooling, the output layer."""
+
+    architecture: Literal["resnet"]
+    depth: Annotated[int, Field(ge=4)] = Field(
+        20, description="weighted layers: 2 · blocks per stage · stages + 2 (20, 32, 56 with "
+                        "3 stages)")
+    widths: list[PositiveInt] = Field(default_factory=lambda: [16, 32, 64], min_length=1,
+                                      description="filters of each stage; each stage after "
+                                                  "the first halves the feature map")
+    activation: Activation = "relu"
+    kernel_initializer: KernelInitializer = "he_normal"
+    batch_norm: bool = Field(True, description="batch norm after every conv")
+    shortcut: Literal["projection", "identity"] = Field(
+        "projection", description="across a stage boundary: 1×1 conv + BN (projection) or "
+                                  "the zero-padded subsampled input (identity, option A)")
+    preactivation: bool = Field(False, description="BN → g → conv order (He et al. 2016b)")
+    plain: bool = Field(False, description="the same net without the skip connections")
+    zero_init_residual: bool = Field(False, description="start each block's last BN scale "
+                                                        "at 0 (Goyal et al. 2017)")
+    l2: L2 = 0.0
+
+    @model_validator(mode="after")
+    def _depth_fits_stages(self):
+        per = 2 * len(self.widths)
+        if (self.depth - 2) % per:
+            near = sorted({max(per + 2, (self.depth - 2) // per * per + 2),
+                           (self.depth - 2) // per * per + per + 2})
+            raise FieldError("depth", f"must be 2 · blocks · {len(self.widths)} stages + 2, "
+                                      f"got {self.depth}; nearest: "
+                                      f"{' or '.join(map(str, near))}")
+        if self.zero_init_residual and not self.batch_norm:
+            raise FieldError("zero_init_residual", "needs batch_norm: true (it zeroes the "
+                                                   "last batch-norm scale of each block)")
+        return self
+
+    def blocks_per_stage(self) -> int:
+        return (self.depth - 2) // (2 * len(self.widths))
+
+
+class RNN(Section):
+    """A recurrent net: ``layers`` stacked recurrent layers of ``cell``, the last one's
+    final state h_T into the output layer. Cells are nnkit's (equal to Keras' own), and
+    their hidden states are tapped for ‖∂L/∂hₜ‖ through time (``through_time/<layer>``)."""
+
+    architecture: Literal["rnn"]
+    cell: Literal["simple", "lstm", "gru"] = Field("lstm", description="simple (Elman), lstm "
+                                                                      "or gru")
+    units: PositiveInt = Field(32, description="hidden units of each recurrent layer")
+    layers: PositiveInt = Field(1, description="stacked recurrent layers")
+    activation: Activation = Field("tanh", description="the cell's activation (a simple "
+                                                       "RNN's, the LSTM/GRU candidate's)")
+    kernel_initializer: KernelInitializer = "glorot_uniform"
+    recurrent_initializer: KernelInitializer = Field(
+        "orthogonal", description="initializer of the recurrent kernels (hidden → hidden)")
+    bias_initializer: BiasInitializer = "zeros"
+    forget_bias: Annotated[float, Field(ge=0)] = Field(
+        1.0, description="LSTM: initial forget-gate bias (Jozefowicz et al. 2015); 0 leaves "
+                         "bias_initializer")
+    unroll: bool = Field(False, description="unroll the loop in the graph (short sequences)")
+    l2: L2 = 0.0
+
+
 class Custom(ModelBase):
     """Your own Keras model: from a builder function or a saved ``.keras`` file.
 
@@ -119,4 +183,4 @@ class Custom(ModelBase):
         return self
 
 
-ModelConfig = Annotated[Union[MLP, CNN, Custom], Field(discriminator="architecture")]
+ModelConfig = Annotated[Union[MLP, CNN, ResNet, RNN, Custom], Field(discriminator="architecture")]

@@ -24,10 +24,26 @@ class OptimizerBase(Section):
     decay_steps: PositiveInt = Field(1000, description="steps of the decay (after warm-up)")
     decay_rate: Annotated[float, Field(gt=0, le=1)] = Field(
         0.96, description="exponential decay: lr · rate^(step / decay_steps)")
-    clipnorm: Positive | None = Field(None, description="clip each gradient to this L2 norm")
+    clipnorm: Positive | None = Field(None, description="clip each variable's gradient to "
+                                                        "this L2 norm")
+    clipvalue: Positive | None = Field(None, description="clip each gradient component to "
+                                                         "[-clipvalue, clipvalue]")
+    global_clipnorm: Positive | None = Field(
+        None, description="rescale all gradients together so that their joint L2 norm is at "
+                          "most this (Pascanu et al. 2013)")
     weight_decay: Annotated[float, Field(ge=0)] | None = Field(
         None, description="decoupled weight decay: W -= lr*weight_decay*W each step "
                           "(Loshchilov & Hutter 2019); model.l2 is the coupled loss term")
+
+
+    @model_validator(mode="after")
+    def _one_clipping(self):
+        given = [k for k in ("clipnorm", "clipvalue", "global_clipnorm")
+                 if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise FieldError(given[1], f"give at most one of clipnorm, clipvalue and "
+                                       f"global_clipnorm (Keras' rule); got {' and '.join(given)}")
+        return self
 
 
 class SGD(OptimizerBase):

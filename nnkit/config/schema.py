@@ -222,6 +222,7 @@ class ExperimentConfig(Section):
                              "the look-ahead form of NAG moves the weights inside the step and "
                              "cannot run under training.distribute; use lookahead: false (the "
                              "same trajectory, see the notes) or distribute: none")
+        _check_model_reads_data(self.model.architecture, self.data.name)
         stopping = self.training.early_stopping
         if (stopping and stopping.monitor.startswith("val_")
                 and self.training.validation_every_n_epochs != 1):
@@ -233,6 +234,29 @@ class ExperimentConfig(Section):
                              f"'{stopping.monitor}' needs a validation set, but "
                              "data.validation_split is 0")
         return self
+
+
+# what each built-in architecture reads: sequences [time, features], or not
+READS_SEQUENCES = {"mlp": False, "cnn": False, "resnet": False, "rnn": True}
+_SEQUENCE_DATA = {"adding", "memory", "digits_sequence"}  # nnkit.data.SEQUENCES (light here)
+
+
+def _check_model_reads_data(architecture: str, data_name: str) -> None:
+    """An architecture given a dataset of the wrong kind: a sequence task to an MLP or a
+    conv net, or feature vectors to a recurrent net."""
+    reads = READS_SEQUENCES.get(architecture)
+    if reads is None or data_name in ("csv", "npz"):  # custom; user files: checked at build
+        return
+    if reads and data_name not in _SEQUENCE_DATA:
+        raise FieldError(("model", "architecture"),
+                         f"'{architecture}' reads sequences [time, features], but data "
+                         f"'{data_name}' is not a sequence task; use one of "
+                         f"{', '.join(sorted(_SEQUENCE_DATA))} (or an npz file of "
+                         f"[samples, time, features])")
+    if not reads and data_name in _SEQUENCE_DATA:
+        raise FieldError(("model", "architecture"),
+                         f"'{architecture}' does not read sequences, and data '{data_name}' "
+                         f"is a sequence task; use 'rnn'")
 
 
 def json_schema() -> dict:

@@ -6,12 +6,14 @@ standardised on the training split. The ``DATASETS`` registry lists every name.
 
 from __future__ import annotations
 
-from nnkit.data import bundled, files, generated, keras_sets
+from nnkit.data import bundled, files, generated, keras_sets, sequences
 from nnkit.data.errors import DataError
 from nnkit.data.prepare import Dataset, infer_task, prepare
 from nnkit.registry import Registry
 
 DATASETS = Registry("dataset")
+# datasets whose samples are sequences [time, features]: for rnn and transformer models
+SEQUENCES = {"adding", "memory", "digits_sequence"}
 _PARAMS = {"name", "validation_split", "test_split", "standardize", "seed", "task"}
 
 
@@ -29,6 +31,12 @@ for _name, _loader, _description in [
     ("xor", _generated(generated.xor, "binary"), "XOR quadrants (generated)"),
     ("blobs", _generated(generated.blobs, "multiclass"), "Gaussian clusters (generated)"),
     ("curve", _generated(generated.curve, "regression"), "noisy 1-D regression (generated)"),
+    ("adding", _generated(sequences.adding, "regression"),
+     "the adding problem: sum two marked values of a sequence (generated)"),
+    ("memory", _generated(sequences.memory, "multiclass"),
+     "recall the first symbol after T - 1 blank steps (generated)"),
+    ("digits_sequence", lambda c: (*sequences.digits_sequence(), "multiclass"),
+     "the 8x8 digits read row by row: 8 steps of 8 pixels (scikit-learn)"),
     ("digits", lambda c: (*bundled.bundled("digits"), "multiclass"),
      "8x8 handwritten digits, 1797 images, 10 classes (scikit-learn)"),
     ("iris", lambda c: (*bundled.bundled("iris"), "multiclass"), "iris flowers (scikit-learn)"),
@@ -53,8 +61,11 @@ for _name, _loader, _description in [
 def load(cfg) -> Dataset:
     """The dataset described by a validated ``data`` config section."""
     x, y, task = DATASETS.get(cfg.name)(cfg)
-    return prepare(cfg.name, x, y, task, cfg.validation_split, cfg.test_split,
-                   cfg.standardize, cfg.seed)
+    dataset = prepare(cfg.name, x, y, task, cfg.validation_split, cfg.test_split,
+                      cfg.standardize, cfg.seed)
+    dataset.sequence = cfg.name in SEQUENCES or (cfg.name in ("csv", "npz")
+                                                 and len(dataset.input_shape) == 2)
+    return dataset
 
 
-__all__ = ["DATASETS", "DataError", "Dataset", "infer_task", "load", "prepare"]
+__all__ = ["DATASETS", "SEQUENCES", "DataError", "Dataset", "infer_task", "load", "prepare"]

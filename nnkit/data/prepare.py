@@ -27,6 +27,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int = 0
+    sequence: bool = False  # samples are sequences [time, features] (rnn, transformer)
     mean: np.ndarray | None = field(default=None, repr=False)
     std: np.ndarray | None = field(default=None, repr=False)
 

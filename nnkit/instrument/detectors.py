@@ -9,7 +9,9 @@ observation, each from what the recorder already writes (no extra pass over the 
   of SGD changes, and free of the layer's width), and the mean global gradient norm;
 * an :class:`ActivationRow`: one histogram step's activation statistics per layer (std,
   dead and saturated fractions) and distinct units per kernel;
-* an :class:`EpochRow`: an epoch's mean training loss.
+* an :class:`EpochRow`: an epoch's mean training loss;
+* a :class:`TimeWindow`: a recurrent layer's mean log10 ‖∂L/∂hₜ‖ per time step over a
+  window of logged steps.
 
 :data:`DETECTORS` maps each observation type to its detectors; :mod:`.findings` says what
 each kind of finding means, its threshold and where it comes from.
@@ -65,6 +67,13 @@ class ActivationRow:
     values: dict[str, dict[str, float]]  # tag prefix → layer key → value
     probed: list[str]  # layers with activation statistics, input first
     widths: dict[str, int]  # kernel layer key → units
+
+
+@dataclass
+class TimeWindow:
+    steps: tuple[int, int]  # first and last logged step of the window
+    layer: str  # the recurrent layer's key
+    log_norms: np.ndarray  # mean log10 ‖∂L/∂hₜ‖ per time step t = 1 … T
 
 
 @dataclass
@@ -142,6 +151,21 @@ def symmetry(row: ActivationRow, t: Thresholds) -> list[Verdict]:
             if math.isfinite(count)]
 
 
+def gradient_through_time(window: TimeWindow, t: Thresholds) -> list[Verdict]:
+    """Vanishing or exploding gradients through time: the trend of ‖∂L/∂hₜ‖ over t (the
+    same fit as over depth), as the fitted ratio of the first step to the last
+    (Bengio et al. 1994; Pascanu et al. 2013); the depth thresholds apply."""
+    trend = depth_trend(window.log_norms)
+    if trend is None:
+        return []
+    ratio = 1.0 / trend.span if trend.span > 0 else math.inf
+    detail = {"per_step": trend.per_layer, "steps": trend.layers, "ratio": ratio}
+    return [Verdict("vanishing_through_time", window.layer, ratio < t.vanishing, ratio, min,
+                    [window.layer], detail),
+            Verdict("exploding_through_time", window.layer, ratio > t.exploding, ratio, max,
+                    [window.layer], detail)]
+
+
 def loss_level(row: EpochRow, t: Thresholds) -> list[Verdict]:
     """The epoch's loss against the loss of the best constant prediction (ln K for K
     balanced classes), from epoch ``stall_epochs`` on: within ``stall_tolerance`` of it,
@@ -165,6 +189,7 @@ DETECTORS = {
                     _per_layer("saturated_fraction", "saturation", "saturation"),
                     symmetry],
     EpochRow: [loss_level],
+    TimeWindow: [gradient_through_time],
 }
 
 

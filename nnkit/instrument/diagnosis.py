@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from nnkit.instrument.detectors import (ActivationRow, EpochRow, GradientWindow, Thresholds,
-                                        verdicts)
+                                        TimeWindow, verdicts)
 from nnkit.instrument.episodes import Episode, Episodes
 from nnkit.findings import CAUSES, KINDS, Finding, summary_text
 
@@ -62,6 +62,12 @@ def _message(e: Episode, t: Thresholds, probe_samples: int | None) -> tuple[str,
         return (f"the {what} reached {e.peak:.2f}× the optimizer's stability limit (at worst "
                 f"{d['sharpness']:.4g} against {d['limit']:.4g}; fires from "
                 f"{d['fraction']:g}×)", d["fraction"])
+    if e.kind in ("vanishing_through_time", "exploding_through_time"):
+        threshold = t.vanishing if e.kind == "vanishing_through_time" else t.exploding
+        factor = d["per_step"]
+        change = f"shrinks {factor:.3g}×" if factor > 1 else f"grows {1 / factor:.3g}×"
+        return (f"‖∂L/∂hₜ‖ {change} per time step toward the first over {d['steps']} steps; "
+                f"first / last = {e.peak:.2e} at worst (threshold {threshold:g})", threshold)
     if e.kind == "symmetric_layer":
         return f"all {d.get('units', '?')} units have identical weights", None
     if e.kind == "stalled_training":
@@ -177,6 +183,22 @@ class Diagnosis:
                               ratio, max, [], {"sharpness": sharpness, "limit": limit,
                                                "fraction": fraction,
                                                "preconditioned": preconditioned})
+
+    def add_through_time(self, steps: np.ndarray, keys: list[str], norms: list) -> None:
+        """Rows of ‖∂L/∂hₜ‖ per recurrent layer (``norms[l]`` [k, T], logged steps
+        ``steps`` [k]): one observation per layer and window of logged steps."""
+        steps = np.asarray(steps, "int64")
+        windows = steps // self.window_steps
+        for index in np.unique(windows):
+            rows = windows == index
+            first, last = int(steps[rows][0]), int(steps[rows][-1])
+            self.coverage["time_windows"] = self.coverage.get("time_windows", 0) + 1
+            for key, values in zip(keys, norms):
+                with warnings.catch_warnings(), np.errstate(divide="ignore"):
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    log_norms = np.nanmean(np.log10(values[rows]), axis=0)
+                log_norms[~np.isfinite(log_norms)] = np.nan
+                self._record(TimeWindow((first, last), key, log_norms), (first, last))
 
     def _record(self, observation, steps: tuple[int, int]) -> None:
         for v in verdicts(observation, self.thresholds):

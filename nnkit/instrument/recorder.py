@@ -26,6 +26,7 @@ from nnkit.instrument.capture import ActivationCapture
 from nnkit.instrument.event_file import EventFile
 from nnkit.instrument.plan import LayerPlan
 from nnkit.instrument.summaries import HistogramWriter, ScalarRows, ScalarWriter, histogram
+from nnkit.instrument.through_time import TimeRecorder
 
 
 _NAN = float("nan")
@@ -49,6 +50,8 @@ class Recorder:
         self.with_kernel = [p for p in plans if p.kernel is not None]
         self._layout_scalars()
         self._layout_histograms()
+        # ‖∂L/∂hₜ‖ of nnkit's recurrent layers, on the scalar steps (None: no such layer)
+        self.through_time = TimeRecorder.for_plans(plans)
         self._flow_sum, self._flow_count = np.zeros(len(self.with_variables)), 0
         self.first_nonfinite = (-1, -1)  # (step, layer position), as of the last flush
         self.diagnosis = None  # a Diagnosis fed the rows at every flush, if set
@@ -148,7 +151,10 @@ class Recorder:
         logs the scalars takes a row of :class:`ScalarRows`, written out first if full."""
         kind = (step % self.every == 0,
                 self.histogram_every > 0 and step % self.histogram_every == 0)
-        for due, rows in zip(kind, (self.scalar_rows, self.histogram_scalar_rows)):
+        stores = [(kind[0], self.scalar_rows), (kind[1], self.histogram_scalar_rows)]
+        if self.through_time is not None:
+            stores.append((kind[0], self.through_time.rows))
+        for due, rows in stores:
             if due:
                 if rows.pending >= rows.capacity:
                     self.flush()
@@ -160,8 +166,17 @@ class Recorder:
         look in them for the first non-finite gradient."""
         rows, steps = self.scalar_rows.take()
         histogram_rows = self.histogram_scalar_rows.take()
-        if self.scalar_file is None or not (len(rows) or len(histogram_rows[0])):
+        time_norms, time_steps = (self.through_time.take() if self.through_time is not None
+                                  else ([], np.zeros(0)))
+        if self.scalar_file is None or not (len(rows) or len(histogram_rows[0])
+                                            or len(time_steps)):
             return
+        if len(time_steps):
+            self.through_time.write(self.scalar_file, time_norms, time_steps)
+            if self.diagnosis is not None:
+                self.diagnosis.add_through_time(time_steps, [p.key for p in
+                                                             self.through_time.plans],
+                                                time_norms)
         if len(rows) and self.skips_overflow:
             applied = np.isfinite(rows[:, :self.n_variables]).all(axis=1)
             rows, steps = rows[applied], steps[applied]
@@ -224,19 +239,23 @@ class Recorder:
                 "distinct": [stats.distinct_units(variables[p.kernel]) for p in self.with_kernel]}
 
     def record(self, step, gradients, weights, updates, activations, learning_rate,
-               scalars: bool = True, histograms: bool = True, probe_activations=None) -> None:
+               scalars: bool = True, histograms: bool = True, probe_activations=None,
+               time_squares=None) -> None:
         """Store this step's scalars and/or write its histograms (decided when traced);
         ``updates`` measured W and ΔW around ``apply``
         (:func:`~nnkit.instrument.updates.update_meter`; scalar steps only), ``weights`` is
         :meth:`weight_statistics` (histogram steps only), ``probe_activations`` the probed
         layers' outputs on the probe set (:attr:`probe_inputs`), which dead units are
-        counted over (without it: over the batch)."""
+        counted over (without it: over the batch). ``time_squares``: the row of
+        :meth:`TimeRecorder.squares` (scalar steps; :attr:`through_time`)."""
         gradients = [stats.dense_values(g) for g in gradients]  # a sparse one once, for both
         if scalars:
             squares = [stats.half_squared_norm(g) for g in gradients]
             squares += updates.weight_squares() + updates.update_squares()
             self.scalar_rows.append(step, tf.stack(
                 squares + [tf.cast(learning_rate, tf.float32)]))
+            if time_squares is not None:
+                self.through_time.rows.append(step, time_squares)
         if histograms:
             # only histograms are written from the step: the writer context (whose exit
             # flushes the event file, an op in the step) is entered for them alone

@@ -8,9 +8,12 @@ from nnkit.layers.dropout import Dropout
 from nnkit.layers.layer_norm import LayerNormalization
 from nnkit.layers.local_response_norm import LocalResponseNormalization
 from nnkit.layers.prelu import PReLU, RReLU
+from nnkit.layers.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from nnkit.layers.residual import ResidualBlock
+from nnkit.layers.shortcut import PaddedShortcut
 
 __all__ = [
     "Activation", "AlphaDropout", "BatchNormalization", "Dense", "Dropout",
-    "LayerNormalization", "LocalResponseNormalization", "PReLU", "RReLU", "ResidualBlock",
+    "GRU", "GRUCell", "LSTM", "LSTMCell", "LayerNormalization", "LocalResponseNormalization",
+    "PReLU", "PaddedShortcut", "RNN", "RReLU", "ResidualBlock", "SimpleRNN", "SimpleRNNCell",
 ]

@@ -49,7 +49,7 @@ def build(cfg) -> keras.optimizers.Optimizer:
     learning_rate = schedule["learning_rate"]
     if schedule["warmup_steps"] or schedule["decay"] != "none":
         learning_rate = WarmupSchedule(**schedule)
-    for optional in ("clipnorm", "weight_decay"):
+    for optional in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay"):
         if params.get(optional) is None:
             params.pop(optional, None)
     if cfg.name.startswith("keras:"):

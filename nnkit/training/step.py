@@ -64,15 +64,27 @@ def train_step(model, data, recorder=None, capture=None, scalars: bool = True,
         contextlib.nullcontext([])
     noise = step_noise(model) if per_example else None
     taps = noise.taps.active() if noise is not None else contextlib.nullcontext()
+    through_time = recorder.through_time if recorder is not None and scalars else None
     with tf.GradientTape() as tape:
-        with collecting as activations, taps:
+        hidden = through_time.taps.active(tape.watch) if through_time is not None else \
+            contextlib.nullcontext()
+        with collecting as activations, taps, hidden:
             y_pred = _forward(model, x, training=True)
         loss = model._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                    training=True)
         scaled = optimizer.scale_loss(loss)
     tapped, pre_activations = noise.pre_activations() if noise is not None else ([], [])
-    gradients = tape.gradient(scaled, [*variables, *pre_activations])  # one backward pass
-    gradients, pre_activation_gradients = gradients[:len(variables)], gradients[len(variables):]
+    hidden_taps = through_time.taps.taps() if through_time is not None else []
+    gradients = tape.gradient(  # one backward pass
+        scaled, [*variables, *pre_activations, *[h for h in hidden_taps if h is not None]])
+    gradients, pre_activation_gradients, time_gradients = (
+        gradients[:len(variables)], gradients[len(variables):len(variables) + len(tapped)],
+        iter(gradients[len(variables) + len(tapped):]))
+    time_squares = None
+    if through_time is not None:  # ‖∂L/∂hₜ‖², summed over replicas (all of them run this)
+        time_squares = through_time.squares(
+            [None if h is None else next(time_gradients) for h in hidden_taps],
+            loss_scale(optimizer))
     batch_size = tf.shape(tf.nest.flatten(x)[0])[0]
     if noise is not None:
         noise.record(tapped, pre_activation_gradients, gradients, batch_size, loss,
@@ -99,7 +111,7 @@ def train_step(model, data, recorder=None, capture=None, scalars: bool = True,
         optimizer.apply(gradients, variables)
     if recorder is not None:
         recorder.record(step, logged, weights, updates, activations, learning_rate,
-                        scalars, histograms, probe_activations)
+                        scalars, histograms, probe_activations, time_squares)
     if records and recorder is None and check_finite is not None:
         check_finite(optimizer.iterations - 1, gradients)
     for metric in model.metrics:
