@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import TINY
+from event_files import summary_values
 from nnkit.dashboard.series import layer_matrix, profile_at, step_bins
 from nnkit.report.reader import read_run
 
@@ -75,6 +77,10 @@ def _train(log_dir: Path, name: str, depth: int) -> Path:
             "tier": "full", "sharpness_every_n_steps": 2, "hessian_trace_every_n_steps": 2,
             "gradient_noise_every_n_steps": 2, "effective_rank_every_n_steps": 2,
             "probe_samples": 64}
+    if name == "recurrent":  # a stacked simple RNN on the adding problem: through time
+        config["data"] = {"name": "adding", "n_samples": 120, "length": 6}
+        config["model"] = {"architecture": "rnn", "cell": "simple", "units": 4, "layers": 2}
+        config["logging"]["preflight"] = False
     return Path(run(config, log_dir=log_dir, verbose=0).run_dir)
 
 
@@ -84,7 +90,8 @@ def served(tmp_path_factory):
     with the plugins it finds itself (nnkit's through its entry point); stopped after."""
     from tensorboard import program
     logdir = tmp_path_factory.mktemp("tb")
-    runs = {"shallow": _train(logdir, "shallow", 2), "deep": _train(logdir, "deep", 3)}
+    runs = {"shallow": _train(logdir, "shallow", 2), "deep": _train(logdir, "deep", 3),
+            "recurrent": _train(logdir, "recurrent", 2)}
     board = program.TensorBoard()
     board.configure(argv=[None, "--logdir", str(logdir), "--port", "0", "--host", "127.0.0.1",
                           "--load_fast", "false", "--reload_interval", "1"])
@@ -95,7 +102,7 @@ def served(tmp_path_factory):
     try:
         start = time.monotonic()
         while time.monotonic() - start < 60:  # the multiplexer loads in the background
-            if len(_get(url, "runs")["runs"]) == 2:
+            if len(_get(url, "runs")["runs"]) == len(runs):
                 break
             time.sleep(0.25)
         yield url, runs
@@ -164,6 +171,25 @@ def test_the_dynamics_charts_hold_the_event_files_values(served):
     assert empty["charts"] == []
 
 
+def test_the_through_time_heatmaps_hold_the_event_files_values(served):
+    """One time × step chart per recurrent layer, row t from 1, log10 ‖∂L/∂hₜ‖ as written."""
+    url, runs = served
+    listing = {r["name"].split("/")[0]: r for r in _get(url, "runs")["runs"]}
+    charts = _get(url, "through_time", run=listing["recurrent"]["run"])["charts"]
+    assert [c["layer"] for c in charts] == ["h01_simple", "h02_simple"]
+    written = {}
+    for _, tag, step, value in summary_values(runs["recurrent"] / "train"):
+        if tag.startswith("through_time/"):
+            written.setdefault(tag.split("/", 1)[1], {})[step] = tf.make_ndarray(value.tensor)
+    for chart in charts:
+        series = written[chart["layer"]]
+        assert chart["layers"] == [f"t={t}" for t in range(1, 7)]
+        assert chart["first_steps"] == sorted(series)
+        expected = np.log10(np.array([series[s][:, 2] for s in sorted(series)])).T
+        np.testing.assert_allclose(np.array(chart["values"], float), expected, atol=1e-5)
+    assert _get(url, "through_time", run=listing["deep"]["run"])["charts"] == []
+
+
 def test_the_profile_aligns_runs_of_different_depth_by_layer_key(served):
     url, _ = served
     names = {r["name"].split("/")[0]: r["run"] for r in _get(url, "runs")["runs"]}
@@ -202,6 +228,7 @@ def test_each_run_folder_has_a_custom_scalars_layout_with_every_layer(served):
     from tensorboard.util import tensor_util
 
     url, runs = served
+    titles = set()
     for folder in runs.values():
         events = EventAccumulator(str(folder / "train"), size_guidance={"tensors": 0})
         events.Reload()
@@ -209,6 +236,7 @@ def test_each_run_folder_has_a_custom_scalars_layout_with_every_layer(served):
         layout = layout_pb2.Layout.FromString(tensor_util.make_ndarray(event.tensor_proto).item())
         charts = {chart.title.split(" ")[0]: chart.multiline.tag[0]
                   for chart in layout.category[0].chart}
+        titles |= {chart.title for chart in layout.category[0].chart}
         tags = set(read_run(folder).scalars["train"])
         layers = _gradient_layers(folder)
         for quantity, prefix in (("gradient", "grad_norm"), ("weight", "weight_norm"),
@@ -218,7 +246,7 @@ def test_each_run_folder_has_a_custom_scalars_layout_with_every_layer(served):
     with urllib.request.urlopen(f"{url}/data/plugin/custom_scalars/layout", timeout=20) as r:
         served_layout = json.loads(r.read())
     assert served_layout["category"][0]["title"] == "nnkit: every layer"
-    assert len(served_layout["category"][0]["chart"]) == len(charts)  # runs' charts merged
+    assert len(served_layout["category"][0]["chart"]) == len(titles)  # runs' charts merged
 
 
 def test_the_layout_leaves_out_per_variable_tags_when_they_are_logged():
@@ -266,6 +294,7 @@ def test_the_tab_draws_one_heatmap_row_per_layer_in_a_real_browser(served, tmp_p
     folder = next(f for n, f in runs.items() if shown.startswith(n + "/"))
     assert dom.count('class="heatmap-row"') == len(_gradient_layers(folder))
     assert dom.count('class="series"') >= len(_gradient_layers(folder))  # lines and profile
+    assert 'id="through-time"' in dom
     if shown.startswith("deep/"):  # the run with logging.dynamics
         assert 'data-chart="sharpness"' in dom and 'data-chart="hessian_trace"' in dom
     # the whole TensorBoard page with the tab open, kept as an artifact

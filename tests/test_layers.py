@@ -159,6 +159,8 @@ LAYER_EXAMPLES = {
     "LSTMCell": lambda: layers.RNN(layers.LSTMCell(3, forget_bias=2.0)),
     "GRUCell": lambda: layers.RNN(layers.GRUCell(3, recurrent_activation="keras:hard_sigmoid")),
     "PaddedShortcut": lambda: layers.PaddedShortcut(5, strides=2),
+    "MultiHeadAttention": lambda: layers.MultiHeadAttention(2, 3, dropout=0.1, causal=True),
+    "PositionalEncoding": lambda: layers.PositionalEncoding("learned", max_length=5),
 }
 # layers that read sequences [time, features]: their example model's input
 SEQUENCE_INPUT = (3, 2)
@@ -171,7 +173,8 @@ def test_every_layer_has_an_example():
 @pytest.mark.parametrize("name", LAYER_EXAMPLES)
 def test_layer_survives_save_and_reload(name, tmp_path):
     layer = LAYER_EXAMPLES[name]()
-    shape = SEQUENCE_INPUT if isinstance(layer, layers.RNN) else (6,)
+    reads_sequences = (layers.RNN, layers.MultiHeadAttention, layers.PositionalEncoding)
+    shape = SEQUENCE_INPUT if isinstance(layer, reads_sequences) else (6,)
     shape = (4, 4, 3) if isinstance(layer, layers.PaddedShortcut) else shape
     model = keras.Sequential([keras.Input(shape), layer, keras.layers.Flatten(),
                               layers.Dense(2)])

@@ -299,6 +299,13 @@ def test_warmup_schedule():
     assert rates[4] == pytest.approx(0.05, rel=1e-4) and rates[5] == pytest.approx(0.0, abs=1e-7)
     exponential = opt.WarmupSchedule(1.0, decay="exponential", decay_steps=10, decay_rate=0.5)
     assert float(exponential(20)) == pytest.approx(0.25)
+    # Vaswani et al. (2017): d^-0.5 · min(t^-0.5, t · T_w^-1.5) with t = step + 1, scaled to
+    # peak at η₀ = T_w^-0.5 · d^-0.5 (t = T_w)
+    transformer = opt.WarmupSchedule(2.0, warmup_steps=16, decay="inverse_sqrt")
+    for step in (0, 7, 15, 16, 63, 1023):
+        t = step + 1
+        paper = min(t ** -0.5, t * 16 ** -1.5) * 16 ** 0.5
+        assert float(transformer(step)) == pytest.approx(2.0 * paper, rel=1e-6)
 
 
 def test_build_from_config_gives_nnkit_or_keras_twin():

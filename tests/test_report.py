@@ -155,3 +155,37 @@ def test_the_dynamics_figure_draws_the_sharpness_beside_its_limit(tmp_path):
     page = out.read_text()
     assert "Dynamics: curvature" in page
     assert len(re.findall(r"data:image/png;base64,", page)) == 5
+
+
+def test_the_through_time_figure_draws_each_recurrent_layers_norms_against_t(tmp_path):
+    """A run with recurrent layers gets a figure of ‖∂L/∂hₜ‖ against t, a panel per layer,
+    its curves the logged values of the first and last steps among them."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import yaml
+
+    from nnkit.report import figures, write_report
+    from nnkit.report.reader import find_runs, label_runs, read_run
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({
+        "experiment": {"name": "bptt", "seed": 1, "log_dir": str(tmp_path / "logs")},
+        "data": {"name": "adding", "n_samples": 120, "length": 7},
+        "model": {"architecture": "rnn", "cell": "gru", "units": 4, "layers": 2},
+        "training": {"epochs": 1, "batch_size": 16}, "logging": {"preflight": False}}))
+    run(load_config(config), verbose=0)
+    runs = label_runs([read_run(p) for p in find_runs([tmp_path / "logs"])])
+    assert list(runs[0].through_time) == ["h01_gru", "h02_gru"]
+    assert figures.has_through_time(runs)
+    figure = figures.through_time(runs)
+    assert len(figure.axes) == 2
+    steps, norms = runs[0].through_time["h02_gru"]
+    assert norms.shape == (len(steps), 7)
+    lines = figure.axes[1].get_lines()
+    assert np.allclose(lines[0].get_xdata(), np.arange(1, 8))
+    assert np.allclose(lines[0].get_ydata(), norms[0]) and np.allclose(lines[-1].get_ydata(),
+                                                                       norms[-1])
+    assert figure.axes[1].get_yscale() == "log"
+    plt.close(figure)
+    page = write_report([tmp_path / "logs"], tmp_path / "r.html").read_text()
+    assert "Through time" in page

@@ -100,6 +100,24 @@ class Memory(DataBase):
     standardize: bool = False
 
 
+class Tokens(DataBase):
+    """Token sequences to reverse or sort: a label per position (for ``transformer``)."""
+
+    name: Literal["tokens"]
+    problem: Literal["reverse", "sort"] = "reverse"
+    n_samples: PositiveInt = 2000
+    length: Annotated[int, Field(ge=2)] = Field(8, description="tokens per sequence")
+    vocabulary: Annotated[int, Field(ge=2)] = Field(10, description="distinct token ids")
+    standardize: bool = False
+
+    @model_validator(mode="after")
+    def _ids_stay_ids(self):
+        if self.standardize:
+            raise FieldError("standardize", "token ids are categories, not measurements: "
+                                            "leave standardize false for tokens")
+        return self
+
+
 class DigitsSequence(DataBase):
     """scikit-learn's digits read row by row: 8 time steps of 8 pixels."""
 
@@ -139,7 +157,7 @@ class Npz(DataBase):
 
 
 DataConfig = Annotated[
-    Union[Spirals, Moons, Circles, Xor, Blobs, Curve, Adding, Memory, DigitsSequence, Bundled,
+    Union[Spirals, Moons, Circles, Xor, Blobs, Curve, Adding, Memory, Tokens, DigitsSequence, Bundled,
           KerasDataset, Csv, Npz],
     Field(discriminator="name"),
 ]

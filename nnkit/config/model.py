@@ -140,6 +140,35 @@ class RNN(Section):
     l2: L2 = 0.0
 
 
+class Transformer(Section):
+    """A Transformer encoder: embedding (tokens) or a dense projection (feature sequences),
+    positional encoding, ``blocks`` × (multi-head self-attention, MLP), LayerNorm ``pre``
+    or ``post``; a label per position for token tasks, else the mean over positions."""
+
+    architecture: Literal["transformer"]
+    blocks: PositiveInt = Field(2, description="encoder blocks")
+    width: PositiveInt = Field(32, description="model width d (embedding and residual stream)")
+    heads: PositiveInt = Field(4, description="attention heads (width must divide by it)")
+    mlp_width: PositiveInt | None = Field(None, description="hidden width of each block's MLP "
+                                                            "(null: 4 × width)")
+    norm: Literal["pre", "post"] = Field("pre", description="LayerNorm before each sublayer "
+                                                            "(pre) or after the residual sum "
+                                                            "(post)")
+    positional: Literal["sinusoidal", "learned"] = "sinusoidal"
+    activation: Activation = Field("relu", description="the MLP's activation")
+    kernel_initializer: KernelInitializer = "glorot_uniform"
+    dropout: Fraction = Field(0.0, description="dropout on each sublayer's output")
+    attention_dropout: Fraction = Field(0.0, description="dropout on the attention weights")
+    l2: L2 = 0.0
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self):
+        if self.width % self.heads:
+            raise FieldError("heads", f"width {self.width} does not divide into {self.heads} "
+                                      f"heads; use a width that is a multiple of heads")
+        return self
+
+
 class Custom(ModelBase):
     """Your own Keras model: from a builder function or a saved ``.keras`` file.
 
@@ -183,4 +212,4 @@ class Custom(ModelBase):
         return self
 
 
-ModelConfig = Annotated[Union[MLP, CNN, ResNet, RNN, Custom], Field(discriminator="architecture")]
+ModelConfig = Annotated[Union[MLP, CNN, ResNet, RNN, Transformer, Custom], Field(discriminator="architecture")]

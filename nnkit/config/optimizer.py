@@ -20,7 +20,9 @@ Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
 class OptimizerBase(Section):
     learning_rate: Positive = 0.001
     warmup_steps: NonNegativeInt = Field(0, description="linear warm-up from 0 over N steps")
-    decay: Literal["none", "cosine", "exponential"] = "none"
+    decay: Literal["none", "cosine", "exponential", "inverse_sqrt"] = Field(
+        "none", description="after warm-up: cosine, exponential, or inverse_sqrt (lr · "
+                            "sqrt(warmup_steps / step), the Transformer's)")
     decay_steps: PositiveInt = Field(1000, description="steps of the decay (after warm-up)")
     decay_rate: Annotated[float, Field(gt=0, le=1)] = Field(
         0.96, description="exponential decay: lr · rate^(step / decay_steps)")
@@ -37,7 +39,10 @@ class OptimizerBase(Section):
 
 
     @model_validator(mode="after")
-    def _one_clipping(self):
+    def _schedule_and_clipping(self):
+        if self.decay == "inverse_sqrt" and not self.warmup_steps:
+            raise FieldError("decay", "inverse_sqrt decays as sqrt(warmup_steps / step): give "
+                                      "warmup_steps > 0")
         given = [k for k in ("clipnorm", "clipvalue", "global_clipnorm")
                  if getattr(self, k) is not None]
         if len(given) > 1:

@@ -236,27 +236,37 @@ class ExperimentConfig(Section):
         return self
 
 
-# what each built-in architecture reads: sequences [time, features], or not
-READS_SEQUENCES = {"mlp": False, "cnn": False, "resnet": False, "rnn": True}
-_SEQUENCE_DATA = {"adding", "memory", "digits_sequence"}  # nnkit.data.SEQUENCES (light here)
+# The kinds of data each built-in architecture reads: "vectors" (feature vectors, images),
+# "sequences" [time, features], "tokens" (integer ids [time]); the generated sets' kinds.
+READS = {"mlp": {"vectors"}, "cnn": {"vectors"}, "resnet": {"vectors"},
+         "rnn": {"sequences"}, "transformer": {"sequences", "tokens"}}
+DATA_KINDS = {"adding": "sequences", "memory": "sequences", "digits_sequence": "sequences",
+              "tokens": "tokens"}  # any other name: vectors (csv, npz: decided when loaded)
+_KIND_WORDS = {"vectors": "feature vectors or images", "sequences": "sequences [time, features]",
+               "tokens": "token sequences"}
+
+
+def wrong_kind(architecture: str, kind: str, what: str) -> str | None:
+    """Why ``architecture`` cannot read data of ``kind``, or None; ``what`` names the data
+    with its verb ("data 'adding' is")."""
+    reads = READS.get(architecture)
+    if reads is None or kind in reads:
+        return None
+    users = [a for a, kinds in READS.items() if kind in kinds]
+    return (f"'{architecture}' reads {' or '.join(_KIND_WORDS[k] for k in sorted(reads))}, but "
+            f"{what} {_KIND_WORDS[kind]}; use "
+            f"{' or '.join(repr(a) for a in users)}")
 
 
 def _check_model_reads_data(architecture: str, data_name: str) -> None:
-    """An architecture given a dataset of the wrong kind: a sequence task to an MLP or a
-    conv net, or feature vectors to a recurrent net."""
-    reads = READS_SEQUENCES.get(architecture)
-    if reads is None or data_name in ("csv", "npz"):  # custom; user files: checked at build
-        return
-    if reads and data_name not in _SEQUENCE_DATA:
-        raise FieldError(("model", "architecture"),
-                         f"'{architecture}' reads sequences [time, features], but data "
-                         f"'{data_name}' is not a sequence task; use one of "
-                         f"{', '.join(sorted(_SEQUENCE_DATA))} (or an npz file of "
-                         f"[samples, time, features])")
-    if not reads and data_name in _SEQUENCE_DATA:
-        raise FieldError(("model", "architecture"),
-                         f"'{architecture}' does not read sequences, and data '{data_name}' "
-                         f"is a sequence task; use 'rnn'")
+    """An architecture given a dataset of the wrong kind (a sequence task to an MLP, feature
+    vectors to a recurrent net): a located error before anything is built."""
+    if data_name in ("csv", "npz"):
+        return  # their kind is known once read: checked when the model is built
+    problem = wrong_kind(architecture, DATA_KINDS.get(data_name, "vectors"),
+                         f"data '{data_name}' is")
+    if problem:
+        raise FieldError(("model", "architecture"), problem)
 
 
 def json_schema() -> dict:

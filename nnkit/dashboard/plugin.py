@@ -16,6 +16,9 @@ Routes, under ``/data/plugin/nnkit/``:
 * ``dynamics?run=R&columns=N``: the run's ``logging.dynamics`` series, one chart each
   (:data:`~nnkit.dashboard.series.DYNAMICS`: the sharpness beside its stability limit,
   B_simple, the Hessian trace, the effective rank), as matrices of one row per tag.
+* ``through_time?run=R&columns=N``: for each recurrent layer, the time × step matrix of
+  ‖∂L/∂hₜ‖ (``through_time/<layer>``; row t = 1 at the top, log10), with the layer's
+  through-time findings.
 * ``static/<file>``: the frontend (``static/index.js`` is the entry).
 """
 
@@ -34,14 +37,15 @@ from tensorboard.data import provider
 from tensorboard.plugins import base_plugin
 
 from nnkit.dashboard import runs as run_files
-from nnkit.dashboard.series import (DEFAULT_COLUMNS, DYNAMICS, QUANTITIES, layer_matrix,
-                                   profile_at)
+from nnkit.dashboard.series import (DEFAULT_COLUMNS, DYNAMICS, QUANTITIES, THROUGH_TIME,
+                                   layer_matrix, profile_at, time_matrix)
 from nnkit.layer_keys import merged_order
 
 PLUGIN_NAME = "nnkit"
 STATIC = Path(__file__).with_name("static")
 MAX_COLUMNS = 2000
 _SCALARS = "scalars"  # TensorBoard's scalar plugin, whose summaries nnkit writes
+_HISTOGRAMS = "histograms"  # ... and its histogram plugin (through_time/ series too)
 _CACHED = 64  # matrices kept
 _READ_ALL = 1_000_000  # "downsample" to more than TensorBoard keeps: every point it holds
 
@@ -67,7 +71,7 @@ class NnkitPlugin(base_plugin.TBPlugin):
     def get_plugin_apps(self):
         return {"/runs": self._runs_route, "/matrix": self._matrix_route,
                 "/profile": self._profile_route, "/dynamics": self._dynamics_route,
-                "/static/*": self._static_route}
+                "/through_time": self._through_time_route, "/static/*": self._static_route}
 
     # --- data --------------------------------------------------------------------------
 
@@ -177,6 +181,31 @@ class NnkitPlugin(base_plugin.TBPlugin):
             if rows:
                 matrix = layer_matrix(series, rows, "grad_norm", columns, quantity.log)
                 charts.append({**matrix, "quantity": name, "title": quantity.title})
+        return http_util.Respond(request, {"run": run, "charts": charts}, "application/json")
+
+    @wrappers.Request.application
+    def _through_time_route(self, request):
+        ctx, experiment = _context(request), plugin_util.experiment_id(request.environ)
+        run = _arg(request, "run")
+        columns = _int_arg(request, "columns", DEFAULT_COLUMNS, 1, MAX_COLUMNS)
+        listing = self._data.list_tensors(ctx, experiment_id=experiment,
+                                          plugin_name=_HISTOGRAMS).get(run, {})
+        wanted = sorted(t for t in listing if t.startswith(THROUGH_TIME + "/"))
+        read = self._data.read_tensors(
+            ctx, experiment_id=experiment, plugin_name=_HISTOGRAMS, downsample=_READ_ALL,
+            run_tag_filter=provider.RunTagFilter(runs=[run], tags=wanted)).get(run, {}) \
+            if wanted else {}
+        folder = run_files.run_folder(self._logdir, run)
+        order = run_files.layer_keys(folder, [f"grad_norm/{t.split('/', 1)[1]}" for t in read])
+        _, findings = run_files.findings(folder)
+        charts = []
+        for key in order:
+            data = read.get(f"{THROUGH_TIME}/{key}")
+            if data:
+                matrix = time_matrix([d.step for d in data], [d.numpy for d in data], columns)
+                charts.append({**matrix, "layer": key,
+                               "title": f"‖∂L/∂hₜ‖ through time: {key}",
+                               "findings": [f for f in findings if f.get("layer") == key]})
         return http_util.Respond(request, {"run": run, "charts": charts}, "application/json")
 
     @wrappers.Request.application

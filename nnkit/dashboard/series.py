@@ -44,6 +44,9 @@ DYNAMICS = {
                        ("effective_rank",)),
 }
 DEFAULT_COLUMNS = 400
+# ‖∂L/∂hₜ‖ of a recurrent layer: ``through_time/<key>``, in the histogram format (bucket t
+# from 1, its height the norm: nnkit.instrument.through_time.series_summary)
+THROUGH_TIME = "through_time"
 
 
 def step_bins(steps: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -107,3 +110,18 @@ def profile_at(matrix: dict, step: int) -> tuple[int, list[float | None]]:
     column = int(inside[0]) if len(inside) else int(np.argmin(
         np.minimum(abs(first - step), abs(last - step))))
     return int(first[column]), [row[column] for row in matrix["values"]]
+
+
+def time_matrix(steps: list[int], series: list[np.ndarray], columns: int = DEFAULT_COLUMNS
+                ) -> dict:
+    """The time × step matrix of one recurrent layer from its ``through_time`` histograms
+    (``series[i]`` [T, 3] at ``steps[i]``: bucket t from 1, height ‖∂L/∂hₜ‖): a row per
+    time step (t = 1 at the top), log10, binned over steps as :func:`layer_matrix` bins."""
+    length = max(len(s) for s in series)
+    rows = [f"t={t}" for t in range(1, length + 1)]
+    at = np.asarray(steps, "int64")
+    values = np.full((len(series), length), np.nan)
+    for i, s in enumerate(series):
+        values[i, :len(s)] = np.asarray(s, float)[:, 2]
+    by_row = {row: (at, values[:, t]) for t, row in enumerate(rows)}
+    return layer_matrix(by_row, rows, "grad_norm", columns, log=True)

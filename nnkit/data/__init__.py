@@ -6,14 +6,13 @@ standardised on the training split. The ``DATASETS`` registry lists every name.
 
 from __future__ import annotations
 
+from nnkit.config.schema import DATA_KINDS
 from nnkit.data import bundled, files, generated, keras_sets, sequences
 from nnkit.data.errors import DataError
 from nnkit.data.prepare import Dataset, infer_task, prepare
 from nnkit.registry import Registry
 
 DATASETS = Registry("dataset")
-# datasets whose samples are sequences [time, features]: for rnn and transformer models
-SEQUENCES = {"adding", "memory", "digits_sequence"}
 _PARAMS = {"name", "validation_split", "test_split", "standardize", "seed", "task"}
 
 
@@ -35,6 +34,8 @@ for _name, _loader, _description in [
      "the adding problem: sum two marked values of a sequence (generated)"),
     ("memory", _generated(sequences.memory, "multiclass"),
      "recall the first symbol after T - 1 blank steps (generated)"),
+    ("tokens", _generated(sequences.tokens, "multiclass"),
+     "token sequences to reverse or sort, one label per position (generated)"),
     ("digits_sequence", lambda c: (*sequences.digits_sequence(), "multiclass"),
      "the 8x8 digits read row by row: 8 steps of 8 pixels (scikit-learn)"),
     ("digits", lambda c: (*bundled.bundled("digits"), "multiclass"),
@@ -63,9 +64,12 @@ def load(cfg) -> Dataset:
     x, y, task = DATASETS.get(cfg.name)(cfg)
     dataset = prepare(cfg.name, x, y, task, cfg.validation_split, cfg.test_split,
                       cfg.standardize, cfg.seed)
-    dataset.sequence = cfg.name in SEQUENCES or (cfg.name in ("csv", "npz")
-                                                 and len(dataset.input_shape) == 2)
+    dataset.kind = DATA_KINDS.get(cfg.name, "vectors")
+    if cfg.name in ("csv", "npz") and len(dataset.input_shape) == 2:
+        dataset.kind = "sequences"  # [samples, time, features]
+    if dataset.kind == "tokens":
+        dataset.vocabulary = cfg.vocabulary
     return dataset
 
 
-__all__ = ["DATASETS", "SEQUENCES", "DataError", "Dataset", "infer_task", "load", "prepare"]
+__all__ = ["DATASETS", "DataError", "Dataset", "infer_task", "load", "prepare"]

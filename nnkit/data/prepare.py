@@ -27,7 +27,8 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int = 0
-    sequence: bool = False  # samples are sequences [time, features] (rnn, transformer)
+    kind: str = "vectors"  # vectors | sequences [time, features] | tokens (integer ids)
+    vocabulary: int = 0  # tokens: the number of distinct ids
     mean: np.ndarray | None = field(default=None, repr=False)
     std: np.ndarray | None = field(default=None, repr=False)
 
@@ -66,7 +67,7 @@ def _encode_labels(y: np.ndarray, task: str) -> tuple[np.ndarray, int]:
     classes, encoded = np.unique(y.reshape(-1), return_inverse=True)
     if task == "binary" and len(classes) > 2:
         raise DataError(f"data.task: 'binary' but the labels have {len(classes)} classes")
-    return encoded.astype("int64"), len(classes)
+    return encoded.reshape(y.shape).astype("int64"), len(classes)
 
 
 def split_indices(n: int, validation: float, test: float, seed: int):

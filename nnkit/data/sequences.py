@@ -6,6 +6,8 @@ back, so the gradient must travel back that far:
 * :func:`adding`: the adding problem (Hochreiter & Schmidhuber 1997);
 * :func:`memory`: recall a symbol shown at the first step after T - 1 blank steps (the
   copy/memory task with one symbol and one answer);
+* :func:`tokens`: reverse or sort a sequence of token ids, one label per position (a
+  small task for a Transformer, where every output attends to other positions);
 * :func:`digits_sequence`: scikit-learn's 8 × 8 digits read row by row (8 steps of 8
   pixels), the small cousin of sequential MNIST.
 """
@@ -50,3 +52,13 @@ def digits_sequence():
     """The digits as sequences: 8 steps (rows) of 8 pixels, 10 classes."""
     x, y = bundled("digits")
     return x.reshape(-1, 8, 8), y
+
+
+def tokens(n_samples: int, length: int, vocabulary: int, problem: str, seed: int):
+    """x [n, T] token ids uniform in 0 … V - 1 (stored as floats; an Embedding reads them
+    as integers); y [n, T]: x reversed (``reverse``: position t must attend to T - 1 - t)
+    or sorted (``sort``: each output depends on every input). Chance accuracy 1/V."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, vocabulary, (n_samples, length))
+    y = x[:, ::-1] if problem == "reverse" else np.sort(x, axis=1)
+    return x.astype("float32"), np.ascontiguousarray(y).astype("int64")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import asdict, dataclass, field
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -41,8 +42,8 @@ class Preflight:
     layers: list[str]
     signal_span: float | None  # √q output end / input end (fitted), None below 2 layers
     gradient_span: float | None  # ‖∇W‖/‖W‖ input end / output end (fitted)
-    jacobian_mean_squared: float
-    jacobian_max: float
+    jacobian_mean_squared: float | None  # None: token inputs (no derivative by an id)
+    jacobian_max: float | None
     symmetric: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # each a kind of finding predicted
 
@@ -62,8 +63,10 @@ class Preflight:
             f"layers:",
             f"  signal    √q output end / input end (fitted): {span(self.signal_span)}",
             f"  gradient  ‖∇W‖/‖W‖ input end / output end (fitted): {span(self.gradient_span)}",
-            f"  jacobian  input → logits: mean s² {self.jacobian_mean_squared:.3g}, largest s "
-            f"{self.jacobian_max:.3g} (dynamical isometry: both near 1)",
+            ("  jacobian  n/a (token inputs: the logits have no derivative by a token id)"
+             if self.jacobian_mean_squared is None else
+             f"  jacobian  input → logits: mean s² {self.jacobian_mean_squared:.3g}, largest s "
+             f"{self.jacobian_max:.3g} (dynamical isometry: both near 1)"),
             f"  symmetry  {', '.join(self.symmetric) if self.symmetric else 'none'}",
             "predicted: " + ("; ".join(found) if found else "no vanishing or exploding signal "
                                                              "or gradient"),
@@ -113,8 +116,10 @@ def preflight(model, x, y, loss, thresholds) -> Preflight:
                 for g, p in zip(gradients, plans)]
     with np.errstate(divide="ignore", invalid="ignore"):
         gradient = depth_trend(np.log10(relative))
-    with _logits(plans):
-        jacobian = jacobian_spectrum(model, x[:32], probes=8, iterations=20)
+    jacobian = None
+    if not any(isinstance(layer, keras.layers.Embedding) for layer in model._flatten_layers()):
+        with _logits(plans):
+            jacobian = jacobian_spectrum(model, x[:32], probes=8, iterations=20)
     symmetric = [p.key for p in plans if variables[p.kernel].shape[-1] > 1
                  and _distinct_units(np.asarray(variables[p.kernel])) == 1]
     signal_span = None if signal is None else signal.span
@@ -131,7 +136,8 @@ def preflight(model, x, y, loss, thresholds) -> Preflight:
     if symmetric:
         problems.append("symmetric_layer")
     return Preflight(len(x), [p.key for p in plans], signal_span, gradient_span,
-                     jacobian.mean_squared, jacobian.max, symmetric, problems)
+                     None if jacobian is None else jacobian.mean_squared,
+                     None if jacobian is None else jacobian.max, symmetric, problems)
 
 
 def check_experiment(experiment, samples: int = 256) -> Preflight:

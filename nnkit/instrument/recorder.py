@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from nnkit.instrument import statistics as stats
+from nnkit.instrument.attention import AttentionTaps
 from nnkit.instrument.capture import ActivationCapture
 from nnkit.instrument.event_file import EventFile
 from nnkit.instrument.plan import LayerPlan
@@ -120,8 +121,12 @@ class Recorder:
                 scalars.append(f"negative_fraction/{plan.key}")
             if plan.saturates:
                 scalars.append(f"saturated_fraction/{plan.key}")
+        # per-head attention entropy of nnkit's attention layers (None: there are none)
+        self.attention = AttentionTaps.for_plans(self.plans)
         self.histogram_scalar_tags = scalars + [f"distinct_units/{p.key}"
                                                 for p in self.with_kernel]
+        if self.attention is not None:
+            self.histogram_scalar_tags += self.attention.tags
         self._histogram_writer = HistogramWriter(self.histogram_tags)
         self.histogram_scalar_rows = ScalarRows(len(self.histogram_scalar_tags))
         self._histogram_scalar_writer = ScalarWriter(self.histogram_scalar_tags)
@@ -283,6 +288,8 @@ class Recorder:
             if plan.saturates:
                 values.append(stats.saturated_fraction(output, plan.saturates))
         values += [tf.cast(count, tf.float32) for count in weights["distinct"]]
+        if self.attention is not None:
+            values += self.attention.entropies()
         if values:
             self.histogram_scalar_rows.append(step, tf.stack(values))
 

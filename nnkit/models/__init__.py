@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import keras
 
-from nnkit.config.schema import READS_SEQUENCES
+from nnkit.config.schema import wrong_kind
 from nnkit.models.cnn import build_cnn
 from nnkit.models.custom import build_custom
 from nnkit.models.mlp import build_mlp
 from nnkit.models.resnet import build_resnet
 from nnkit.models.rnn import build_rnn
+from nnkit.models.transformer import build_transformer
 from nnkit.registry import Registry
 
 ARCHITECTURES = Registry("architecture")
@@ -21,6 +22,9 @@ ARCHITECTURES.register("resnet", "CIFAR-style residual net (depth 20/32/56, widt
                        "preactivation, plain twin, zero_init_residual)", build_resnet)
 ARCHITECTURES.register("rnn", "recurrent net for sequences (cell simple/lstm/gru, units, layers, "
                        "forget_bias); logs ‖∂L/∂h_t‖ through time", build_rnn)
+ARCHITECTURES.register("transformer", "Transformer encoder for token or feature sequences (blocks, "
+                       "width, heads, norm pre/post); logs per-head attention entropy",
+                       build_transformer)
 ARCHITECTURES.register("custom", "your own Keras model: builder (module:function) or keras_file",
                        build_custom)
 
@@ -28,14 +32,14 @@ ARCHITECTURES.register("custom", "your own Keras model: builder (module:function
 def build(model_cfg, dataset, loss: str) -> keras.Model:
     """The model for a validated ``model`` section and a prepared dataset."""
     builder = ARCHITECTURES.get(model_cfg.architecture)
-    reads = READS_SEQUENCES.get(model_cfg.architecture)
-    if reads is not None and reads != getattr(dataset, "sequence", False):
-        shape = tuple(dataset.input_shape)
-        raise ValueError(
-            f"model.architecture: '{model_cfg.architecture}' "
-            + (f"reads sequences [time, features], but this dataset's samples have shape "
-               f"{shape}" if reads else f"does not read sequences, and this dataset's "
-                                        f"samples are sequences of shape {shape}; use 'rnn'"))
+    problem = wrong_kind(model_cfg.architecture, dataset.kind,
+                         f"this dataset's samples (shape {tuple(dataset.input_shape)}) are")
+    if problem:
+        raise ValueError(f"model.architecture: {problem}")
+    if model_cfg.architecture == "transformer":  # it reads token ids and per-token labels
+        return builder(model_cfg, dataset.input_shape, dataset.task, dataset.output_size, loss,
+                       vocabulary=dataset.vocabulary,
+                       per_position=dataset.y_train.ndim == 2 and dataset.task == "multiclass")
     return builder(model_cfg, dataset.input_shape, dataset.task, dataset.output_size, loss)
 
 

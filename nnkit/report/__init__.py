@@ -91,6 +91,9 @@ def write_report(paths: list[str | Path], out: str | Path) -> Path:
     if figures.has_dynamics(runs):
         images["Dynamics: curvature, gradient noise, effective rank"] = _png(
             figures.dynamics(runs))
+    if figures.has_through_time(runs):
+        images["Through time: ‖∂L/∂hₜ‖ against t, recurrent layers"] = _png(
+            figures.through_time(runs))
     if out.suffix.lower() == ".png":  # the same page as one image, the table as text
         table = _png(figures.diagnosis_text(_diagnosis_rows(runs)))
         write_atomic(out, figures.stacked([*images.values(), table]))

@@ -206,6 +206,34 @@ def dynamics(runs: list[Run]):
     return figure
 
 
+def has_through_time(runs: list[Run]) -> bool:
+    return any(run.through_time for run in runs)
+
+
+@readable
+def through_time(runs: list[Run], curves: int = 5):
+    """‖∂L/∂hₜ‖ against t for each recurrent layer of each run (a panel each, log scale):
+    ``curves`` logged steps spread over training, coloured from the first (dark) to the last
+    (light): the picture of Bengio et al. (1994) and Pascanu et al. (2013)."""
+    panels = [(run, key, data) for run in runs for key, data in run.through_time.items()]
+    figure, axes = _grid(len(panels))
+    cmap = matplotlib.colormaps["viridis"]
+    for ax, (run, key, (steps, norms)) in zip(axes, panels):
+        picked = np.unique(np.linspace(0, len(steps) - 1, min(curves, len(steps))).astype(int))
+        t = np.arange(1, norms.shape[1] + 1)
+        for rank, index in enumerate(picked):
+            shown = np.where(norms[index] > 0, norms[index], np.nan)
+            ax.plot(t, shown, color=cmap(0.85 * rank / max(len(picked) - 1, 1)),
+                    label=f"step {steps[index]}")
+        ax.set_yscale("log")
+        ax.set_xlabel("time step t")
+        ax.set_ylabel("‖∂L/∂hₜ‖")
+        ax.set_title(textwrap.shorten(f"{run.label}: {key}", 60))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
 @readable
 def diagnosis_text(rows: list[tuple[str, ...]], columns: int = 110):
     """The diagnosis table's rows (run, status, finding, where, details) as wrapped lines."""

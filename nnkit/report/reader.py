@@ -27,6 +27,8 @@ class Run:
     layers: list[str] | None = None  # the instrumented layers' keys, in depth order
     config: dict | None = None  # the resolved config, flattened (None: no config.yaml)
     label: str = ""  # what tells it from the other runs of the report (set by label_runs)
+    # recurrent layer → (steps [k], ‖∂L/∂hₜ‖ [k, T]) from ``through_time/<layer>``
+    through_time: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def series(self, split: str, tag: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(steps, values) of ``tag`` in ``train`` or ``validation``, or None."""
@@ -50,16 +52,20 @@ class Run:
         return self.layer_series("grad_norm")
 
 
-def _read_scalars(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _read_scalars(folder: Path) -> tuple[dict, dict]:
+    """(scalar tag → (steps, values), recurrent layer → (steps, ‖∂L/∂hₜ‖ [k, T]))."""
     events = EventAccumulator(str(folder), size_guidance={"tensors": 0, "scalars": 0})
     events.Reload()
-    out = {}
+    out, through_time = {}, {}
     for tag in events.Tags().get("tensors", []):
         rows = events.Tensors(tag)
         values = [tensor_util.make_ndarray(e.tensor_proto) for e in rows]
+        steps = np.array([e.step for e in rows])
         if values and np.ndim(values[0]) == 0 and np.issubdtype(values[0].dtype, np.number):
-            out[tag] = (np.array([e.step for e in rows]), np.array(values, dtype=float))
-    return out
+            out[tag] = (steps, np.array(values, dtype=float))
+        elif values and tag.startswith("through_time/") and np.ndim(values[0]) == 2:
+            through_time[tag.split("/", 1)[1]] = (steps, np.array([v[:, 2] for v in values]))
+    return out, through_time
 
 
 def find_runs(paths: list[str | Path]) -> list[Path]:
@@ -79,7 +85,9 @@ def read_run(path: Path, root: Path | None = None) -> Run:
     run = Run(path, name)
     for split in ("train", "validation"):
         if (path / split).is_dir():
-            run.scalars[split] = _read_scalars(path / split)
+            run.scalars[split], through_time = _read_scalars(path / split)
+            if split == "train":
+                run.through_time = through_time
     metrics = path / "metrics.json"
     if metrics.exists():
         run.metrics = json.loads(metrics.read_text())

@@ -97,8 +97,9 @@ class Experiment:
         if not len(y):
             return None
         if dataset.task == "multiclass":
-            prior = np.bincount(y.astype("int64"), minlength=dataset.n_classes) / len(y)
-            prediction = np.tile(prior.astype("float32"), (len(y), 1))
+            labels = y.astype("int64").reshape(-1)  # (a label per position: all of them)
+            prior = np.bincount(labels, minlength=dataset.n_classes) / len(labels)
+            prediction = np.tile(prior.astype("float32"), (*y.shape, 1))
         else:
             target = np.asarray(y, "float32").reshape(len(y), -1)
             mean = target.mean(axis=0, keepdims=True)

@@ -68,7 +68,9 @@ def train_step(model, data, recorder=None, capture=None, scalars: bool = True,
     with tf.GradientTape() as tape:
         hidden = through_time.taps.active(tape.watch) if through_time is not None else \
             contextlib.nullcontext()
-        with collecting as activations, taps, hidden:
+        attention = recorder.attention.active() if histograms and \
+            recorder.attention is not None else contextlib.nullcontext()
+        with collecting as activations, taps, hidden, attention:
             y_pred = _forward(model, x, training=True)
         loss = model._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                    training=True)

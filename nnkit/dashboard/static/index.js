@@ -64,10 +64,12 @@ function layout() {
   const profile = html('div', {id: 'profile'}, '', profileBox);
   const dynamicsBox = section(root, 'Dynamics (logging.dynamics)');
   const dynamics = html('div', {id: 'dynamics'}, '', dynamicsBox);
+  const timeBox = section(root, 'Through time (recurrent layers): ‖∂L/∂hₜ‖, time × step');
+  const throughTime = html('div', {id: 'through-time'}, '', timeBox);
   const findingsBox = section(root, 'Findings');
   const findings = html('div', {id: 'findings'}, '', findingsBox);
   return {root, runs, quantity, status, heatmap, lines, slider, stepText, compareList, profile,
-          dynamics, findings};
+          dynamics, throughTime, findings};
 }
 
 function fillRuns(view) {
@@ -145,6 +147,20 @@ async function drawDynamics(view) {
   }
 }
 
+async function drawThroughTime(view) {
+  const {charts} = await getJSON(`./through_time?${query([['run', state.run]])}`);
+  view.throughTime.replaceChildren();
+  if (!charts.length) {
+    html('p', {class: 'empty'}, 'no recurrent layers of nnkit in this run (architecture: rnn, or nnkit.layers.SimpleRNN/LSTM/GRU/RNN in your model)', view.throughTime);
+    return;
+  }
+  for (const chart of charts) {
+    const box = html('div', {class: 'chart', 'data-chart': `through_time/${chart.layer}`}, '', view.throughTime);
+    html('h3', {}, chart.title, box);
+    drawHeatmap(html('div', {}, '', box), chart, width(view.throughTime));
+  }
+}
+
 async function drawRun(view) {
   if (!state.run) return;
   const ask = (quantity) => getJSON(`./matrix?${query([['run', state.run], ['quantity', quantity]])}`);
@@ -156,6 +172,7 @@ async function drawRun(view) {
   drawFindings(view, gradients.findings);
   await drawProfileAt(view);
   await drawDynamics(view);
+  await drawThroughTime(view);
   view.status.textContent = `${gradients.name}: ${gradients.status}, ${gradients.layers.length} layers, ` +
     `${gradients.first_steps.length} columns`;
 }
