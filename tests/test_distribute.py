@@ -175,3 +175,27 @@ def test_splitting_the_cpu_after_tensorflow_started_is_a_clear_error(tmp_path):
     with pytest.raises(ExperimentError, match="training.logical_cpus: TensorFlow has already "
                                               "started in this process"):
         build_experiment(load_config(path))
+
+
+def test_mirrored_recurrent_net_logs_the_global_batchs_gradient_through_time(tmp_path):
+    """‖∂L/∂hₜ‖² is summed over the replicas' halves of the batch: the mirrored run's series
+    equal one device's (the weights and gradients too)."""
+    path = tmp_path / "dist.yaml"
+    path.write_text(yaml.safe_dump({
+        **CONFIG, "data": {"name": "adding", "n_samples": 200, "length": 5},
+        "model": {"architecture": "rnn", "cell": "gru", "units": 6, "layers": 2},
+        "training": {"epochs": 1, "batch_size": 32}, "logging": {"preflight": False}}))
+    single = _nnkit_run(path, tmp_path / "single")
+    mirrored = _nnkit_run(path, tmp_path / "mirrored", "training.distribute=mirrored",
+                          "training.logical_cpus=2")
+    _finish(single), _finish(mirrored)
+    runs = _run_dir(tmp_path / "single"), _run_dir(tmp_path / "mirrored")
+    _assert_same_training(*runs)
+    series = []
+    for run_dir in runs:
+        found = {(tag, step): tf.make_ndarray(value.tensor)[:, 2] for _, tag, step, value
+                 in summary_values(run_dir / "train") if tag.startswith("through_time/")}
+        series.append(found)
+    assert series[0].keys() == series[1].keys() and len(series[0]) == 2 * 5  # 2 layers
+    for key, values in series[0].items():
+        np.testing.assert_allclose(series[1][key], values, rtol=RTOL, atol=1e-7)

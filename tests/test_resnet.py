@@ -12,6 +12,8 @@ from nnkit.cli import main
 from nnkit.config import load_config
 from nnkit.training.build import build_experiment
 
+from event_files import read_tags
+
 BASE = {"experiment": {"name": "res", "seed": 2},
         "data": {"name": "digits"},
         "model": {"architecture": "resnet", "depth": 10, "widths": [4, 8]},
@@ -94,3 +96,10 @@ def test_trains_one_epoch_and_reloads_in_safe_mode(write_config, tmp_path, optio
                   ["layers"]]
     blocks = [key.split("_")[0] for key in layer_keys]
     assert blocks == sorted(blocks)  # blocks named from the input: keys sort by depth
+    tags = read_tags(run_dir / "train")
+    block_norm = tags["block_grad_norm/h01"]  # ‖∇‖ over the block's layers: from the layers'
+    members = [t for t in tags if t.startswith("grad_norm/h01_") and t.count("/") == 1]
+    assert len(members) >= 4  # two convolutions, two batch norms
+    for step, value in block_norm.items():
+        np.testing.assert_allclose(value, np.sqrt(sum(float(tags[t][step]) ** 2
+                                                      for t in members)), rtol=1e-5)

@@ -243,3 +243,37 @@ def test_a_non_finite_final_evaluation_fails_the_run():
     assert metrics["status"] == "failed"
     assert guard.failure == metrics["error"] == (
         "the test loss is NaN or infinite in the evaluation after epoch 3")
+
+
+@pytest.mark.parametrize("data, model", [
+    ({"name": "adding", "n_samples": 120, "length": 5},
+     {"architecture": "rnn", "cell": "lstm", "units": 4}),
+    ({"name": "tokens", "n_samples": 120, "length": 4, "vocabulary": 5},
+     {"architecture": "transformer", "blocks": 1, "width": 8, "heads": 2}),
+    ({"name": "digits"}, {"architecture": "resnet", "depth": 6, "widths": [2, 4]}),
+], ids=["rnn", "transformer", "resnet"])
+def test_every_architecture_resumes_to_the_same_end_and_logs(write_config, tmp_path, stop_at,
+                                                             data, model):
+    """Through-time series and attention entropies included: each step logged once, at the
+    uninterrupted run's steps."""
+    config = write_config({"experiment": {"name": "arch", "seed": 5,
+                                          "log_dir": str(tmp_path / "logs")},
+                           "data": data, "model": model,
+                           "training": {"epochs": 3, "batch_size": 32},
+                           "logging": {"preflight": False, "histogram_every_n_steps": 2}})
+    overrides = ["experiment.deterministic=true", "training.checkpoint.every_seconds=0",
+                 "optimizer={name: momentum, learning_rate: 0.05, momentum: 0.9}"]
+    full = run(load_config(config, overrides), verbose=0)
+    steps = full.metrics["steps_per_epoch"]
+    restore = stop_at(2 * steps + 1)  # in the third epoch
+    with pytest.raises(KeyboardInterrupt):
+        run(load_config(config, overrides), verbose=0)
+    restore()
+    (killed,) = [d for d in full.run_dir.parent.iterdir() if d != full.run_dir]
+    resume(killed, verbose=0)
+    assert_same_end(full.run_dir, killed)
+    assert_same_events(full.run_dir, killed)
+    tags = logged_steps(killed)
+    wanted = {"rnn": "train/through_time/h01_lstm", "resnet": "train/grad_norm/h01_conv1",
+              "transformer": "train/attention_entropy/h01_attention/head_2"}[model["architecture"]]
+    assert sorted(tags[wanted]) == sorted(logged_steps(full.run_dir)[wanted])

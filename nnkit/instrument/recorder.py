@@ -18,6 +18,8 @@ stored rows in NumPy when they are written out (:meth:`Recorder.flush`, once per
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import tensorflow as tf
 
@@ -31,6 +33,18 @@ from nnkit.instrument.through_time import TimeRecorder
 
 
 _NAN = float("nan")
+_BLOCK = re.compile(r"^(h\d+)_")  # nnkit's models name layers by block: h03_conv1, h03_norm2
+
+
+def block_members(plans: list[LayerPlan]) -> dict[str, list[LayerPlan]]:
+    """Blocks of several layers with variables, by the ``hNN_`` prefix of their keys (a
+    residual or Transformer block's convolutions, norms, attention and MLP), in order."""
+    blocks: dict[str, list[LayerPlan]] = {}
+    for plan in plans:
+        match = _BLOCK.match(plan.key)
+        if match:
+            blocks.setdefault(match.group(1), []).append(plan)
+    return {block: members for block, members in blocks.items() if len(members) > 1}
 
 
 class Recorder:
@@ -75,7 +89,8 @@ class Recorder:
         row (stored by the step) = [½‖∇v‖² (V), ½‖v‖² (V), ½‖Δv‖² (V), learning rate],
                                    v before the update;
         pool (derived at flush) = [‖∇v‖ (V), ‖∇‖ per layer (L), ‖W‖ per layer (L),
-                                   ‖ΔW‖/‖W‖ per layer (L), global ‖∇‖, learning rate],
+                                   ‖ΔW‖/‖W‖ per layer (L), global ‖∇‖, learning rate,
+                                   ‖∇‖ per block (B)],
         gathered into the order of two groups of tags: the gradients' (every logged step:
         per layer, per variable when ``per_variable``, global, learning rate) and the
         weights' (``weight_norm``, ``update_ratio``: on steps that are multiples of
@@ -99,6 +114,15 @@ class Recorder:
                 weight_index.append(self.n_variables + offset * n_layers + layer)
         tags += ["grad_norm/global", "learning_rate"]
         index += [self.n_variables + 3 * n_layers, self.n_variables + 3 * n_layers + 1]
+        # blocks: layers named hNN_... (nnkit's models) with several layers holding variables
+        blocks = block_members(self.with_variables)
+        self.block_membership = np.zeros((self.n_variables, len(blocks)), "float32")
+        for column, (block, members) in enumerate(blocks.items()):
+            for plan in members:
+                for _, i in plan.variables:
+                    self.block_membership[i, column] = 1.0
+            tags.append(f"block_grad_norm/{block}")
+            index.append(self.n_variables + 3 * n_layers + 2 + column)
         self.scalar_tags = tags + weight_tags
         self._scalar_index = np.array(index, "int32")
         self._weight_index = np.array(weight_index, "int32")
@@ -212,7 +236,8 @@ class Recorder:
             pool = np.concatenate([np.sqrt(squares[:, 0]), layer_grad, layer_weight,
                                    layer_update / (layer_weight + 1e-12),
                                    np.sqrt(squares[:, 0].sum(axis=1))[:, None],
-                                   rows[:, -1:]], axis=1)
+                                   rows[:, -1:], np.sqrt(squares[:, 0] @ self.block_membership)],
+                                  axis=1)
         return pool, layer_grad, squares
 
     def _kernel_gradients(self, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
