@@ -14,6 +14,9 @@ STUDIES = ["vanishing_gradients", "symmetry", "zero_init_relu", "selu", "dying_r
 
 # studies whose claim may not hold: their tests check the verdict follows their parts
 VERDICT_TESTED = ["gd_modes", "gradient_noise"]
+# studies with a verdict(table) → (held, clauses): at the quick size each clause is computed
+# from the table, the verdict is all of them, and results.md says which held
+CLAUSE_STUDIES = ["vanishing_through_time", "residual_depth", "layer_norm_placement"]
 
 
 def _load(name):
@@ -67,7 +70,22 @@ def test_gradient_noise_study_measures_its_three_parts(tmp_path):
     assert ("The claim held." in text) == held and f"(c) {'held' if parts['c'] else 'did NOT'}" in text
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CLAUSE_STUDIES)
+def test_verdict_is_every_clause_computed_from_the_table(name, tmp_path):
+    module = _load(name)
+    held, table = module.main(["--quick", "--out", str(tmp_path / "results"),
+                               "--logdir", str(tmp_path / "logs")])
+    again, clauses = module.verdict(table)
+    assert again == held == all(clauses.values())
+    text = (tmp_path / "results" / "results.md").read_text()
+    assert ("The claim held." in text) == held
+    for clause, ok in clauses.items():
+        assert f"{'held' if ok else 'did NOT hold'}: {clause}" in text
+    assert (tmp_path / "results" / "figure.png").stat().st_size > 5000
+
+
 def test_every_study_is_listed_in_the_experiments_readme():
     readme = (EXPERIMENTS / "README.md").read_text()
-    for name in [*STUDIES, *VERDICT_TESTED]:
+    for name in [*STUDIES, *VERDICT_TESTED, *CLAUSE_STUDIES]:
         assert f"{name}.py" in readme

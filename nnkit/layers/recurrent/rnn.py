@@ -28,7 +28,7 @@ class RNN(keras.layers.Layer):
         cell: a recurrent cell (``call(x, states) -> (h, states)``, ``state_size``).
         return_sequences: return every hₜ [batch, time, units] instead of h_T.
         unroll: a Python loop (a graph T steps long: faster for short sequences, as Keras'
-            ``unroll``) instead of a ``tf.scan``.
+            ``unroll``) instead of a ``tf.while_loop``.
     """
 
     def __init__(self, cell, return_sequences: bool = False, unroll: bool = False, **kwargs):
@@ -69,14 +69,28 @@ class RNN(keras.layers.Layer):
                          sequence.dtype)
         return tap.keep(self, zeros)
 
+    def _step_functions(self, sequence, training):
+        """(the inputs of every step, step(x, states) → (h, states)): nnkit's cells project
+        all steps' inputs in one product here and run only the recurrent part per step;
+        any other cell runs its whole ``call`` per step."""
+        cell = self.cell
+        if hasattr(cell, "project") and hasattr(cell, "transition"):
+            return cell.project(sequence), cell.transition
+
+        def step(x, states):
+            h, states = cell(x, states, training=training)
+            return h, list(states) if isinstance(states, (list, tuple)) else [states]
+        return sequence, step
+
     def call(self, inputs, training=False):
         sequence = ops.transpose(inputs, (1, 0, 2))  # time major
         taps = self._tap(sequence)
         states = self._initial_states(ops.shape(inputs)[0], inputs.dtype)
+        steps_in, step = self._step_functions(sequence, training)
 
-        def step(states, x, z):
-            h, states = self.cell(x, states, training=training)
-            states = list(states) if isinstance(states, (list, tuple)) else [states]
+        def advance(x, z, states):
+            h, states = step(x, states)
+            states = list(states)
             if z is not None:
                 h = h + z
                 states[0] = h
@@ -85,21 +99,46 @@ class RNN(keras.layers.Layer):
         if self.unroll:
             outputs = []
             for t in range(inputs.shape[1]):
-                h, states = step(states, sequence[t], None if taps is None else taps[t])
+                h, states = advance(steps_in[t], None if taps is None else taps[t], states)
                 outputs.append(h)
-            hidden = ops.stack(outputs)
+            hidden = ops.stack(outputs) if self.return_sequences else outputs[-1]
         else:
-            def scan_step(carry, elements):
-                h, new_states = step(list(carry[1:]), elements[0],
-                                     elements[1] if taps is not None else None)
-                return (h, *new_states)
+            hidden = self._loop(advance, steps_in, taps, states)
+        return ops.transpose(hidden, (1, 0, 2)) if self.return_sequences else hidden
 
-            initial = (states[0], *states)
-            elements = (sequence, taps if taps is not None else sequence)
-            hidden = tf.scan(scan_step, elements, initializer=tuple(initial))[0]
+    def _loop(self, advance, steps_in, taps, states):
+        """``tf.while_loop`` over t. The inputs (and taps) are read through TensorArrays,
+        whose gradient writes one slice per step (indexing a tensor in the loop would add a
+        whole [T, ...] gradient per step); hₜ is kept for every step only with
+        ``return_sequences``, and the cell's other states (an LSTM's c) never are."""
+        length, dtype = tf.shape(steps_in)[0], steps_in.dtype
+        read = [tf.TensorArray(dtype, size=length).unstack(steps_in)]
+        if taps is not None:
+            read.append(tf.TensorArray(taps.dtype, size=length).unstack(taps))
+
+        def next_step(t, states):
+            return advance(read[0].read(t), read[1].read(t) if taps is not None else None,
+                           states)
+
         if self.return_sequences:
-            return ops.transpose(hidden, (1, 0, 2))
-        return hidden[-1]
+            def body(t, states, written):
+                h, states = next_step(t, states)
+                return t + 1, states, written.write(t, h)
+
+            _, _, written = tf.while_loop(lambda t, *_: t < length, body,
+                                          (tf.constant(0), states,
+                                           tf.TensorArray(dtype, size=length)))
+            hidden = written.stack()
+            hidden.set_shape([steps_in.shape[0], *states[0].shape])  # static T kept
+            return hidden
+
+        def last(t, h, states):
+            h, states = next_step(t, states)
+            return t + 1, h, states
+
+        _, h, _ = tf.while_loop(lambda t, *_: t < length, last,
+                                (tf.constant(0), tf.zeros_like(states[0]), states))
+        return h
 
     def get_config(self) -> dict:
         return {**super().get_config(), "cell": keras.saving.serialize_keras_object(self.cell),
