@@ -14,7 +14,7 @@ and without a linear warm-up, three seeds.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from study import arguments, run_study, write_results
+from study import arguments, clauses_text, run_study, write_results
 
 CLAIM = ("At initialisation the post-LN encoder's gradient norm grows toward the output "
          "(last block / first block larger than the pre-LN encoder's, every seed); without "
@@ -97,8 +97,7 @@ def main(argv=None):
              "width 64, 4 heads, MLP 256, sinusoidal positions, Adam 0.003, batch 64, 10 "
              "epochs; warm-up linear over 300 steps. Mean ± std over seeds:\n\n"
              + "\n".join(f"- {line}" for line in summary)
-             + "\n\nClauses:\n\n" + "\n".join(f"- {'held' if ok else 'did NOT hold'}: {c}"
-                                              for c, ok in clauses.items()))
+             + "\n\n" + clauses_text(clauses))
     write_results("layer_norm_placement", args, CLAIM, held, table, figure, notes)
     return held, table
 

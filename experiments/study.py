@@ -82,6 +82,12 @@ def write_results(name: str, args, claim: str, held: bool, table: list[dict],
     return out
 
 
+def clauses_text(clauses: dict[str, bool]) -> str:
+    """The verdict's clauses, one line each, for results.md."""
+    return "Clauses:\n\n" + "\n".join(f"- {'held' if ok else 'did NOT hold'}: {clause}"
+                                      for clause, ok in clauses.items())
+
+
 def layer_series(run, prefix: str) -> dict[str, list[float]]:
     """Values of ``<prefix>/<layer>`` tags (per-layer, depth order) from a run's train/ events."""
     return {key: list(values) for key, (_, values) in run.data.layer_series(prefix).items()}

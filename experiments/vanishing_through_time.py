@@ -14,7 +14,7 @@ initialisation and at the end, and the test MSE, at T = 10, 50, 100, three seeds
 import matplotlib.pyplot as plt
 import numpy as np
 
-from study import arguments, run_study, write_results
+from study import arguments, clauses_text, run_study, write_results
 
 BASELINE = 2 / 12  # the MSE of always predicting E[y] = 1
 SOLVED = BASELINE / 3
@@ -53,6 +53,17 @@ def verdict(table: list[dict]) -> tuple[bool, dict]:
             all(at[("lstm", t, s)]["test MSE"] < SOLVED for t in lengths for s in seeds),
     }
     return all(clauses.values()), clauses
+
+
+def log_spread(values) -> str:
+    """"10^(-2.1 ± 0.3)" over seeds; ratios that underflowed float32 (0) are counted apart."""
+    values = np.asarray(values, float)
+    zero = int(np.sum(values == 0))
+    logs = np.log10(values[values > 0])
+    text = f"10^({logs.mean():.2f} ± {logs.std():.2f})" if len(logs) else ""
+    if zero:
+        text += f"{' and ' if text else ''}0 (below float32's range) in {zero} seed(s)"
+    return text
 
 
 def figure_of(runs, table, lengths):
@@ -103,15 +114,19 @@ def main(argv=None):
         for length in lengths:
             rows = [r for r in table if r["cell"] == cell and r["T"] == length]
             mse = np.array([r["test MSE"] for r in rows])
-            ratio = np.log10([r["h₁/h_T at end"] for r in rows])
-            summary.append(f"{cell} T = {length}: test MSE {mse.mean():.3g} ± {mse.std():.2g}, "
-                           f"log10 h₁/h_T at the end {ratio.mean():.2f} ± {ratio.std():.2f}")
+            summary.append(f"{cell} T = {length}: test MSE {mse.mean():.3g} ± {mse.std():.2g}; "
+                           f"h₁/h_T {log_spread([r['h₁/h_T at init'] for r in rows])} at "
+                           f"initialisation, {log_spread([r['h₁/h_T at end'] for r in rows])} "
+                           f"at the end")
     notes = ("adding problem (3000 sequences, 70/15/15 split), one recurrent layer of 32 "
              "units (tanh, orthogonal recurrent kernel, LSTM forget bias 1), Adam 0.01 with "
              "global gradient clipping at 1, batch 32, 20 epochs; norms every 5 steps. "
+             "At initialisation the LSTM's gradient reaches the first step *less* than the "
+             "simple RNN's (its forget gates start at σ(1) ≈ 0.73, a factor per step); "
+             "training opens them, and its h₁/h_T rises, while the simple RNN's falls at the "
+             "longer lengths (see the table). "
              "Mean ± std over seeds:\n\n" + "\n".join(f"- {line}" for line in summary)
-             + "\n\nClauses:\n\n" + "\n".join(f"- {'held' if ok else 'did NOT hold'}: {c}"
-                                              for c, ok in clauses.items()))
+             + "\n\n" + clauses_text(clauses))
     write_results("vanishing_through_time", args, CLAIM, held, table,
                   figure_of(runs, table, lengths), notes)
     return held, table

@@ -1,4 +1,5 @@
-"""Comparing a resumed run with one that was never interrupted (shared by the resume tests)."""
+"""Comparing runs: a resumed run with one never interrupted (the resume tests), a reloaded
+model with the scores its run logged."""
 
 import collections
 import json
@@ -52,3 +53,19 @@ def assert_same_events(full: Path, resumed: Path) -> None:
         if not tag.endswith("gradient_flow"):
             assert sorted(steps) == sorted(before[tag]), tag
     assert set(after) == set(before)
+
+
+def assert_reloaded_model_scores_as_logged(run_dir: Path, config_path: Path) -> keras.Model:
+    """The run's model.keras, reloaded with safe_mode, scores on the test split (rebuilt from
+    the config's seed) the loss and accuracy metrics.json logged; returns the model."""
+    from nnkit.config import load_config
+    from nnkit.training.build import build_experiment
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    model = keras.models.load_model(run_dir / "model.keras", safe_mode=True)
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    data = build_experiment(load_config(config_path)).dataset
+    loss, accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
+    np.testing.assert_allclose([loss, accuracy], [metrics["test"]["loss"],
+                                                  metrics["test"]["accuracy"]], rtol=1e-5)
+    return model

@@ -13,6 +13,7 @@ from nnkit.config import load_config
 from nnkit.training.build import build_experiment
 
 from event_files import read_tags
+from same_run import assert_reloaded_model_scores_as_logged
 
 BASE = {"experiment": {"name": "res", "seed": 2},
         "data": {"name": "digits"},
@@ -85,13 +86,7 @@ def test_trains_one_epoch_and_reloads_in_safe_mode(write_config, tmp_path, optio
     path = write_config({**BASE, "model": {**BASE["model"], **options}})
     assert main(["run", str(path), "--logdir", str(tmp_path), "--quiet"]) == 0
     (run_dir,) = (tmp_path / "res").iterdir()
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    model = keras.models.load_model(run_dir / "model.keras", safe_mode=True)
-    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    data = build_experiment(load_config(path)).dataset
-    loss, accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
-    np.testing.assert_allclose([loss, accuracy], [metrics["test"]["loss"],
-                                                  metrics["test"]["accuracy"]], rtol=1e-5)
+    assert_reloaded_model_scores_as_logged(run_dir, path)
     layer_keys = [row["key"] for row in json.loads((run_dir / "layers.json").read_text())
                   ["layers"]]
     blocks = [key.split("_")[0] for key in layer_keys]

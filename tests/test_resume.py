@@ -102,20 +102,31 @@ def test_kill_9_mid_epoch_then_resume_from_the_command_line(tiny_config, tmp_pat
         assert len(steps) == len(set(steps)), f"{tag}: a step logged twice"
 
 
+def _interrupted_and_resumed(config, settings, stop_at, step_of):
+    """(an uninterrupted run, the same run interrupted at ``step_of(its metrics)`` and
+    resumed): their folders."""
+    full = run(load_config(config, settings), verbose=0)
+    restore = stop_at(step_of(full.metrics))
+    with pytest.raises(KeyboardInterrupt):
+        run(load_config(config, settings), verbose=0)
+    restore()
+    (killed,) = [d for d in full.run_dir.parent.iterdir() if d != full.run_dir]
+    resume(killed, verbose=0)
+    return full.run_dir, killed
+
+
 @pytest.mark.slow  # two runs to 30 epochs; the other resume tests check the state restored
 def test_early_stopping_state_survives_a_resume(tiny_config, stop_at):
     settings = [*DETERMINISTIC, "training.epochs=30", "optimizer.learning_rate=0.2",
                 "training.early_stopping={monitor: val_loss, patience: 2}"]
-    full = run(load_config(tiny_config, settings), verbose=0)
-    epochs, steps = full.metrics["epochs_run"], full.metrics["steps_per_epoch"]
-    assert 3 < epochs < 30, "the setting must stop early for this test to mean something"
-    restore = stop_at(steps * (epochs - 1) + 2)  # in the epoch that stops
-    with pytest.raises(KeyboardInterrupt):
-        run(load_config(tiny_config, settings), verbose=0)
-    restore()
-    (killed,) = [d for d in full.run_dir.parent.iterdir() if d != full.run_dir]
-    resume(killed, verbose=0)
-    assert_same_end(full.run_dir, killed)
+
+    def in_the_epoch_that_stops(metrics):
+        epochs = metrics["epochs_run"]
+        assert 3 < epochs < 30, "the setting must stop early for this test to mean something"
+        return metrics["steps_per_epoch"] * (epochs - 1) + 2
+
+    assert_same_end(*_interrupted_and_resumed(tiny_config, settings, stop_at,
+                                              in_the_epoch_that_stops))
 
 
 def meta_steps(run_dir: Path) -> int:
@@ -263,17 +274,10 @@ def test_every_architecture_resumes_to_the_same_end_and_logs(write_config, tmp_p
                            "logging": {"preflight": False, "histogram_every_n_steps": 2}})
     overrides = ["experiment.deterministic=true", "training.checkpoint.every_seconds=0",
                  "optimizer={name: momentum, learning_rate: 0.05, momentum: 0.9}"]
-    full = run(load_config(config, overrides), verbose=0)
-    steps = full.metrics["steps_per_epoch"]
-    restore = stop_at(2 * steps + 1)  # in the third epoch
-    with pytest.raises(KeyboardInterrupt):
-        run(load_config(config, overrides), verbose=0)
-    restore()
-    (killed,) = [d for d in full.run_dir.parent.iterdir() if d != full.run_dir]
-    resume(killed, verbose=0)
-    assert_same_end(full.run_dir, killed)
-    assert_same_events(full.run_dir, killed)
-    tags = logged_steps(killed)
+    full, killed = _interrupted_and_resumed(  # in the third epoch
+        config, overrides, stop_at, lambda metrics: 2 * metrics["steps_per_epoch"] + 1)
+    assert_same_end(full, killed)
+    assert_same_events(full, killed)
     wanted = {"rnn": "train/through_time/h01_lstm", "resnet": "train/grad_norm/h01_conv1",
               "transformer": "train/attention_entropy/h01_attention/head_2"}[model["architecture"]]
-    assert sorted(tags[wanted]) == sorted(logged_steps(full.run_dir)[wanted])
+    assert sorted(logged_steps(killed)[wanted]) == sorted(logged_steps(full)[wanted])

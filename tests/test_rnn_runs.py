@@ -76,3 +76,20 @@ def test_the_diagnosis_names_vanishing_through_time(write_config, tmp_path):
     assert found[0]["layer"] == "h01_simple" and found[0]["peak"] < 1e-2
     assert _through_time_findings(_config("lstm", length=4, layers=1), write_config,
                                   tmp_path) == []
+
+
+@pytest.mark.parametrize("model", [{"architecture": "rnn", "cell": "gru", "units": 8},
+                                   {"architecture": "transformer", "blocks": 1, "width": 8,
+                                    "heads": 2}], ids=["rnn", "transformer"])
+def test_a_label_per_step_gets_an_output_per_step(model, write_config, tmp_path):
+    """The copy task labels every step: the recurrent net returns every hₜ to the output
+    layer, the Transformer skips the pooling; both train and log."""
+    path = write_config({"experiment": {"name": "copy", "seed": 1},
+                         "data": {"name": "copy", "n_samples": 120, "symbols": 2, "delay": 3},
+                         "model": model, "training": {"epochs": 1, "batch_size": 32},
+                         "logging": {"preflight": False}})
+    assert main(["run", str(path), "--logdir", str(tmp_path), "--quiet"]) == 0
+    (run_dir,) = (tmp_path / "copy").iterdir()
+    network = keras.models.load_model(run_dir / "model.keras", safe_mode=True)
+    assert network.output.shape[1:] == (7, 9)  # 2K + T steps, 8 symbols and the blank
+    assert np.isfinite(json.loads((run_dir / "metrics.json").read_text())["test"]["loss"])

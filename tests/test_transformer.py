@@ -3,7 +3,6 @@ positional encoding against its formula, the per-head attention entropy against 
 attention scores, and the encoder from YAML (tokens and feature sequences, pre- and
 post-LN): it trains, saves and reloads."""
 
-import json
 
 import keras
 import numpy as np
@@ -13,10 +12,9 @@ import tensorflow as tf
 import nnkit
 from nnkit import layers
 from nnkit.cli import main
-from nnkit.config import load_config
-from nnkit.training.build import build_experiment
 
 from event_files import read_tags
+from same_run import assert_reloaded_model_scores_as_logged
 
 
 def _x(*shape, seed=0):
@@ -116,13 +114,7 @@ def test_trains_one_epoch_logs_entropy_and_reloads_in_safe_mode(write_config, tm
     path = write_config(config)
     assert main(["run", str(path), "--logdir", str(tmp_path), "--quiet"]) == 0
     (run_dir,) = (tmp_path / "tr").iterdir()
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    model = keras.models.load_model(run_dir / "model.keras", safe_mode=True)
-    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    dataset = build_experiment(load_config(path)).dataset
-    loss, accuracy = model.evaluate(dataset.x_test, dataset.y_test, verbose=0)
-    np.testing.assert_allclose([loss, accuracy], [metrics["test"]["loss"],
-                                                  metrics["test"]["accuracy"]], rtol=1e-5)
+    model = assert_reloaded_model_scores_as_logged(run_dir, path)
     per_position = data["name"] == "tokens"
     assert model.output.shape[1:] == ((6, 7) if per_position else (10,))
     tags = read_tags(run_dir / "train")

@@ -100,6 +100,18 @@ class Memory(DataBase):
     standardize: bool = False
 
 
+class Copy(DataBase):
+    """The copy task: ``symbols`` symbols, ``delay`` blanks, then repeat them (a label per
+    step; for rnn and transformer)."""
+
+    name: Literal["copy"]
+    n_samples: PositiveInt = 2000
+    symbols: PositiveInt = Field(5, description="symbols to remember (K)")
+    delay: PositiveInt = Field(20, description="blank steps between showing and repeating")
+    n_symbols: Annotated[int, Field(ge=2)] = 8
+    standardize: bool = False
+
+
 class Tokens(DataBase):
     """Token sequences to reverse or sort: a label per position (for ``transformer``)."""
 
@@ -157,7 +169,7 @@ class Npz(DataBase):
 
 
 DataConfig = Annotated[
-    Union[Spirals, Moons, Circles, Xor, Blobs, Curve, Adding, Memory, Tokens, DigitsSequence, Bundled,
+    Union[Spirals, Moons, Circles, Xor, Blobs, Curve, Adding, Memory, Copy, Tokens, DigitsSequence, Bundled,
           KerasDataset, Csv, Npz],
     Field(discriminator="name"),
 ]

@@ -240,8 +240,8 @@ class ExperimentConfig(Section):
 # "sequences" [time, features], "tokens" (integer ids [time]); the generated sets' kinds.
 READS = {"mlp": {"vectors"}, "cnn": {"vectors"}, "resnet": {"vectors"},
          "rnn": {"sequences"}, "transformer": {"sequences", "tokens"}}
-DATA_KINDS = {"adding": "sequences", "memory": "sequences", "digits_sequence": "sequences",
-              "tokens": "tokens"}  # any other name: vectors (csv, npz: decided when loaded)
+DATA_KINDS = {"adding": "sequences", "memory": "sequences", "copy": "sequences",
+              "digits_sequence": "sequences", "tokens": "tokens"}  # any other name: vectors (csv, npz: decided when loaded)
 _KIND_WORDS = {"vectors": "feature vectors or images", "sequences": "sequences [time, features]",
                "tokens": "token sequences"}
 

@@ -34,6 +34,8 @@ for _name, _loader, _description in [
      "the adding problem: sum two marked values of a sequence (generated)"),
     ("memory", _generated(sequences.memory, "multiclass"),
      "recall the first symbol after T - 1 blank steps (generated)"),
+    ("copy", _generated(sequences.copy, "multiclass"),
+     "the copy task: K symbols, a delay, then repeat them, a label per step (generated)"),
     ("tokens", _generated(sequences.tokens, "multiclass"),
      "token sequences to reverse or sort, one label per position (generated)"),
     ("digits_sequence", lambda c: (*sequences.digits_sequence(), "multiclass"),

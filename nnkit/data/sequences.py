@@ -6,6 +6,8 @@ back, so the gradient must travel back that far:
 * :func:`adding`: the adding problem (Hochreiter & Schmidhuber 1997);
 * :func:`memory`: recall a symbol shown at the first step after T - 1 blank steps (the
   copy/memory task with one symbol and one answer);
+* :func:`copy`: the copy task (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016): K
+  symbols, a delay, then reproduce them, a label per step;
 * :func:`tokens`: reverse or sort a sequence of token ids, one label per position (a
   small task for a Transformer, where every output attends to other positions);
 * :func:`digits_sequence`: scikit-learn's 8 × 8 digits read row by row (8 steps of 8
@@ -46,6 +48,26 @@ def memory(n_samples: int, length: int, n_symbols: int, seed: int):
     x[np.arange(n_samples), 0, y] = 1.0
     x[:, 1:, n_symbols] = 1.0
     return x, y.astype("int64")
+
+
+def copy(n_samples: int, symbols: int, delay: int, n_symbols: int, seed: int):
+    """x [n, 2K + T, n_symbols + 2]: K one-hot symbols, T blanks, a delimiter, then K - 1
+    more blanks (channels: the symbols, the blank, the delimiter); y [n, 2K + T]: the blank
+    class (n_symbols) everywhere but the last K steps, which must repeat the K symbols.
+    Always predicting the blank, then a uniform guess, costs K·ln(n_symbols) / (2K + T) per
+    step (Arjovsky et al. 2016's baseline)."""
+    rng = np.random.default_rng(seed)
+    length = 2 * symbols + delay
+    shown = rng.integers(0, n_symbols, (n_samples, symbols))
+    x = np.zeros((n_samples, length, n_symbols + 2), "float32")
+    rows = np.arange(n_samples)[:, None]
+    x[rows, np.arange(symbols)[None, :], shown] = 1.0
+    x[:, symbols:, n_symbols] = 1.0  # blanks
+    x[:, symbols + delay, n_symbols] = 0.0
+    x[:, symbols + delay, n_symbols + 1] = 1.0  # the delimiter: "now repeat"
+    y = np.full((n_samples, length), n_symbols, "int64")
+    y[:, -symbols:] = shown
+    return x, y
 
 
 def digits_sequence():

@@ -36,10 +36,13 @@ def build(model_cfg, dataset, loss: str) -> keras.Model:
                          f"this dataset's samples (shape {tuple(dataset.input_shape)}) are")
     if problem:
         raise ValueError(f"model.architecture: {problem}")
-    if model_cfg.architecture == "transformer":  # it reads token ids and per-token labels
+    per_position = dataset.y_train.ndim == 2 and dataset.task == "multiclass"  # a label a step
+    if model_cfg.architecture == "transformer":  # it reads token ids too
         return builder(model_cfg, dataset.input_shape, dataset.task, dataset.output_size, loss,
-                       vocabulary=dataset.vocabulary,
-                       per_position=dataset.y_train.ndim == 2 and dataset.task == "multiclass")
+                       vocabulary=dataset.vocabulary, per_position=per_position)
+    if model_cfg.architecture == "rnn":
+        return builder(model_cfg, dataset.input_shape, dataset.task, dataset.output_size, loss,
+                       per_position=per_position)
     return builder(model_cfg, dataset.input_shape, dataset.task, dataset.output_size, loss)
 
 

@@ -10,9 +10,10 @@ from nnkit.models.parts import block_name, kernel_regularizer, output_head
 CELLS = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 
 
-def build_rnn(cfg, input_shape, task: str, output_size: int, loss: str) -> keras.Model:
+def build_rnn(cfg, input_shape, task: str, output_size: int, loss: str,
+              per_position: bool = False) -> keras.Model:
     """Input [time, features] → ``layers`` × recurrent layer (every hₜ to the next layer,
-    h_T from the last) → output.
+    h_T from the last; every hₜ with ``per_position``, a label per step) → output.
 
     Layers are named by block (``h01_lstm``, ``h02_lstm``, ``output``). The LSTM's
     forget-gate bias starts at ``forget_bias``.
@@ -27,7 +28,8 @@ def build_rnn(cfg, input_shape, task: str, output_size: int, loss: str) -> keras
     extra = {"forget_bias": cfg.forget_bias} if cfg.cell == "lstm" else {}
     for index in range(1, cfg.layers + 1):
         # initializers made per layer: one seeded instance shared would repeat its values
-        x = CELLS[cfg.cell](cfg.units, return_sequences=index < cfg.layers, unroll=cfg.unroll,
+        x = CELLS[cfg.cell](cfg.units, return_sequences=per_position or index < cfg.layers,
+                            unroll=cfg.unroll,
                             name=f"{block_name(index, cfg.layers)}_{cfg.cell}",
                             activation=cfg.activation,
                             kernel_initializer=initializers.get(cfg.kernel_initializer),
