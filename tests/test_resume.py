@@ -261,7 +261,8 @@ def test_a_non_finite_final_evaluation_fails_the_run():
      {"architecture": "rnn", "cell": "lstm", "units": 4}),
     ({"name": "tokens", "n_samples": 120, "length": 4, "vocabulary": 5},
      {"architecture": "transformer", "blocks": 1, "width": 8, "heads": 2}),
-    ({"name": "digits"}, {"architecture": "resnet", "depth": 6, "widths": [2, 4]}),
+    pytest.param({"name": "digits"}, {"architecture": "resnet", "depth": 6, "widths": [2, 4]},
+                 marks=pytest.mark.slow),  # 50 s; batch norm's resume: the MLP tests above
 ], ids=["rnn", "transformer", "resnet"])
 def test_every_architecture_resumes_to_the_same_end_and_logs(write_config, tmp_path, stop_at,
                                                              data, model):

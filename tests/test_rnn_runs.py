@@ -78,9 +78,11 @@ def test_the_diagnosis_names_vanishing_through_time(write_config, tmp_path):
                                   tmp_path) == []
 
 
-@pytest.mark.parametrize("model", [{"architecture": "rnn", "cell": "gru", "units": 8},
-                                   {"architecture": "transformer", "blocks": 1, "width": 8,
-                                    "heads": 2}], ids=["rnn", "transformer"])
+@pytest.mark.parametrize("model", [
+    {"architecture": "rnn", "cell": "gru", "units": 8},
+    pytest.param({"architecture": "transformer", "blocks": 1, "width": 8, "heads": 2},
+                 marks=pytest.mark.slow),  # per-position outputs: also the token tests
+], ids=["rnn", "transformer"])
 def test_a_label_per_step_gets_an_output_per_step(model, write_config, tmp_path):
     """The copy task labels every step: the recurrent net returns every hₜ to the output
     layer, the Transformer skips the pooling; both train and log."""
