@@ -16,7 +16,6 @@ a logged step: the tap's extra gradient alone (a model whose step asks the tape 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import nnkit  # noqa: E402,F401
-from common import paired_ratio  # noqa: E402
+from common import benchmark_parser, paired_ratio  # noqa: E402
 from instrumentation import fitter  # noqa: E402
 from nnkit import instrument, layers  # noqa: E402
 from nnkit.config.schema import Logging  # noqa: E402
@@ -89,11 +88,7 @@ VARIANTS = {  # name: (every_n_steps, histogram_every_n_steps, target)
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="alternated pairs")
-    parser.add_argument("--quick", action="store_true", help="few steps, a smoke run")
-    parser.add_argument("--models", default=",".join(MODELS),
-                        help="comma-separated subset of: " + ", ".join(MODELS))
+    parser = benchmark_parser(__doc__, MODELS, repeats=5)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="nnkit-bench-architectures-"))
     print(f"median of {args.repeats} alternated pairs; ratio = instrumented fit / plain fit")

@@ -60,3 +60,16 @@ class StepTimer:
                 return self.end - self.start
 
         return _Timer()
+
+
+def benchmark_parser(doc: str, models: dict, repeats: int):
+    """The arguments every model benchmark takes: ``--repeats``, ``--quick``, ``--models``
+    (a comma-separated subset of ``models``' names); add your own, then parse."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=repeats, help="alternated pairs")
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument("--models", default=",".join(models),
+                        help="comma-separated subset of: " + ", ".join(models))
+    return parser

@@ -22,7 +22,6 @@ cannot go below at a given schedule: 1 + cost/every.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 import tempfile
@@ -33,7 +32,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import nnkit  # noqa: E402,F401  (registers the blocks)
-from common import paired_ratio  # noqa: E402
+from common import benchmark_parser, paired_ratio  # noqa: E402
 from instrumentation import conv_net, fitter, mlp  # noqa: E402
 from nnkit.config.dynamics import Dynamics  # noqa: E402
 from nnkit.dynamics.callback import DynamicsCallback  # noqa: E402
@@ -74,11 +73,7 @@ def in_step_pair(build, x, y, batch, folder):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="alternated pairs")
-    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
-    parser.add_argument("--models", default=",".join(MODELS),
-                        help="comma-separated subset of: " + ", ".join(MODELS))
+    parser = benchmark_parser(__doc__, MODELS, repeats=5)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="nnkit-bench-dynamics-"))
     settings = Dynamics()

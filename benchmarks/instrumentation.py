@@ -30,7 +30,6 @@ norm as a metric, written each batch by a callback (``--no-references`` leaves t
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -42,7 +41,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import nnkit  # noqa: E402,F401
-from common import StepTimer, paired_ratio  # noqa: E402
+from common import StepTimer, benchmark_parser, paired_ratio  # noqa: E402
 from nnkit import instrument  # noqa: E402
 from nnkit.config.schema import Logging  # noqa: E402
 from nnkit.training import TrainingModel  # noqa: E402
@@ -174,13 +173,9 @@ def fitter(model, x, y, batch, callbacks):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="alternated pairs")
-    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser = benchmark_parser(__doc__, MODELS, repeats=7)
     parser.add_argument("--no-references", dest="references", action="store_false",
                         help="time nnkit only, not Keras' callback and the workaround")
-    parser.add_argument("--models", default=",".join(MODELS),
-                        help="comma-separated subset of: " + ", ".join(MODELS))
     args = parser.parse_args(argv)
     logdir = Path(tempfile.mkdtemp(prefix="nnkit-bench-"))
     print(f"median of {args.repeats} alternated pairs; ratio = logged run / plain fit")

@@ -14,7 +14,7 @@ and without a linear warm-up, three seeds.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from study import arguments, clauses_text, run_study, write_results
+from study import arguments, clauses_text, run_study, spread, write_results
 
 CLAIM = ("At initialisation the post-LN encoder's gradient norm grows toward the output "
          "(last block / first block larger than the pre-LN encoder's, every seed); without "
@@ -90,9 +90,8 @@ def main(argv=None):
     summary = []
     for (norm, warmed) in styles:
         rows = [r for r in table if r["norm"] == norm and (r["warm-up"] > 0) == warmed]
-        acc = np.array([r["test accuracy"] for r in rows])
         summary.append(f"{norm}-LN, {'warm-up' if warmed else 'no warm-up'}: test accuracy "
-                       f"{acc.mean():.3g} ± {acc.std():.2g}")
+                       f"{spread([r['test accuracy'] for r in rows])}")
     notes = ("token reversal (length 10, 12 token ids, 3000 sequences), encoder of 6 blocks, "
              "width 64, 4 heads, MLP 256, sinusoidal positions, Adam 0.003, batch 64, 10 "
              "epochs; warm-up linear over 300 steps. Mean ± std over seeds:\n\n"

@@ -13,7 +13,7 @@ over last, for plain and residual nets of 20 and 56 layers, three seeds.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from study import arguments, clauses_text, run_study, write_results
+from study import arguments, clauses_text, run_study, spread, write_results
 
 CLAIM = ("Without skips the 56-layer net ends with a higher training loss than the 20-layer "
          "net (degradation), in every seed; with skips the 56-layer net's training loss is no "
@@ -88,10 +88,8 @@ def main(argv=None):
     figure.tight_layout()
     summary = []
     for (net, depth) in colours:
-        values = np.array([r["final training loss"] for r in table
-                           if (r["net"], r["depth"]) == (net, depth)])
-        summary.append(f"{net}-{depth}: final training loss {values.mean():.3g} ± "
-                       f"{values.std():.2g}")
+        values = [r["final training loss"] for r in table if (r["net"], r["depth"]) == (net, depth)]
+        summary.append(f"{net}-{depth}: final training loss {spread(values)}")
     notes = ("digits as 8 × 8 images, CIFAR-style nets (3 × 3 stem, basic blocks, 3 stages of "
              "16/32/64 filters, batch norm, projection shortcuts, He init), SGD with momentum "
              "0.9 at 0.05, batch 64, 8 epochs. Mean ± std over seeds:\n\n"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -80,6 +81,12 @@ def write_results(name: str, args, claim: str, held: bool, table: list[dict],
     (out / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{name}: claim {'held' if held else 'did not hold'}; results: {out}")
     return out
+
+
+def spread(values) -> str:
+    """"mean ± std" over seeds, as results.md writes it."""
+    values = np.asarray(values, float)
+    return f"{values.mean():.3g} ± {values.std():.2g}"
 
 
 def clauses_text(clauses: dict[str, bool]) -> str:

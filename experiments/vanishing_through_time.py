@@ -14,7 +14,7 @@ initialisation and at the end, and the test MSE, at T = 10, 50, 100, three seeds
 import matplotlib.pyplot as plt
 import numpy as np
 
-from study import arguments, clauses_text, run_study, write_results
+from study import arguments, clauses_text, run_study, spread, write_results
 
 BASELINE = 2 / 12  # the MSE of always predicting E[y] = 1
 SOLVED = BASELINE / 3
@@ -36,7 +36,8 @@ def measure(run) -> dict:
     ratio = lambda row: float(row[0] / row[-1]) if row[-1] > 0 else float("nan")  # noqa: E731
     return {"cell": run.values["model.cell"], "T": run.values["data.length"],
             "seed": run.values["experiment.seed"], "h₁/h_T at init": ratio(norms[0]),
-            "h₁/h_T at end": ratio(norms[-1]), "test MSE": float(run.data.metrics["test"]["loss"])}
+            "h₁/h_T at end": ratio(norms[-1]),
+            "test MSE": float(run.data.metrics["test"]["loss"])}
 
 
 def verdict(table: list[dict]) -> tuple[bool, dict]:
@@ -113,8 +114,8 @@ def main(argv=None):
     for cell in ("simple", "lstm"):
         for length in lengths:
             rows = [r for r in table if r["cell"] == cell and r["T"] == length]
-            mse = np.array([r["test MSE"] for r in rows])
-            summary.append(f"{cell} T = {length}: test MSE {mse.mean():.3g} ± {mse.std():.2g}; "
+            mse = spread([r["test MSE"] for r in rows])
+            summary.append(f"{cell} T = {length}: test MSE {mse}; "
                            f"h₁/h_T {log_spread([r['h₁/h_T at init'] for r in rows])} at "
                            f"initialisation, {log_spread([r['h₁/h_T at end'] for r in rows])} "
                            f"at the end")

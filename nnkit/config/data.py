@@ -169,7 +169,7 @@ class Npz(DataBase):
 
 
 DataConfig = Annotated[
-    Union[Spirals, Moons, Circles, Xor, Blobs, Curve, Adding, Memory, Copy, Tokens, DigitsSequence, Bundled,
-          KerasDataset, Csv, Npz],
+    Union[Spirals, Moons, Circles, Xor, Blobs, Curve, Adding, Memory, Copy, Tokens,
+          DigitsSequence, Bundled, KerasDataset, Csv, Npz],
     Field(discriminator="name"),
 ]

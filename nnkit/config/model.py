@@ -212,4 +212,5 @@ class Custom(ModelBase):
         return self
 
 
-ModelConfig = Annotated[Union[MLP, CNN, ResNet, RNN, Transformer, Custom], Field(discriminator="architecture")]
+ModelConfig = Annotated[Union[MLP, CNN, ResNet, RNN, Transformer, Custom],
+                        Field(discriminator="architecture")]

@@ -241,7 +241,8 @@ class ExperimentConfig(Section):
 READS = {"mlp": {"vectors"}, "cnn": {"vectors"}, "resnet": {"vectors"},
          "rnn": {"sequences"}, "transformer": {"sequences", "tokens"}}
 DATA_KINDS = {"adding": "sequences", "memory": "sequences", "copy": "sequences",
-              "digits_sequence": "sequences", "tokens": "tokens"}  # any other name: vectors (csv, npz: decided when loaded)
+              "digits_sequence": "sequences", "tokens": "tokens"}
+# (any other name reads as vectors; csv and npz files are decided when loaded)
 _KIND_WORDS = {"vectors": "feature vectors or images", "sequences": "sequences [time, features]",
                "tokens": "token sequences"}
 
