@@ -16,7 +16,8 @@ STUDIES = ["vanishing_gradients", "symmetry", "zero_init_relu", "selu", "dying_r
 VERDICT_TESTED = ["gd_modes", "gradient_noise"]
 # studies with a verdict(table) → (held, clauses): at the quick size each clause is computed
 # from the table, the verdict is all of them, and results.md says which held
-CLAUSE_STUDIES = ["vanishing_through_time", "residual_depth", "layer_norm_placement"]
+CLAUSE_STUDIES = ["vanishing_through_time", "residual_depth", "layer_norm_placement",
+                  "he_initialisation"]
 
 
 def _load(name):
