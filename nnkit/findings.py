@@ -38,8 +38,10 @@ KINDS = {
         "each hidden state, through every later step), as the fitted ratio of the first step "
         "to the last, per window of 32 logged steps",
         "vanishing_threshold",
-        "a gated cell (LSTM, GRU) instead of a simple RNN; the LSTM's forget-gate bias at 1 "
-        "(model.forget_bias); an orthogonal recurrent kernel; shorter sequences",
+        "for a simple RNN, a gated cell (LSTM, GRU); for an LSTM, whose gradient through the "
+        "cell state shrinks by its forget gate f per step until training opens the gates, a "
+        "larger forget-gate bias (model.forget_bias 1 to 3) or more steps; an orthogonal "
+        "recurrent kernel; shorter sequences",
         "Bengio et al. 1994; Hochreiter & Schmidhuber 1997; Pascanu et al. 2013"),
     "exploding_through_time": Kind(
         "the same ratio above its threshold",
