@@ -14,18 +14,17 @@ head_<h>`` (h from 1) beside the activation statistics.
 
 from __future__ import annotations
 
-import contextlib
-
 import tensorflow as tf
 
+from nnkit.instrument.forward_taps import ForwardTaps
 
-class AttentionTaps:
+
+class AttentionTaps(ForwardTaps):
     """Taps on the attention weights of ``plans``' layers (nnkit MultiHeadAttention)."""
 
     def __init__(self, plans: list):
+        super().__init__([p.layer for p in plans], "attention_tap")
         self.plans = plans
-        self.kept: dict[int, object] = {}
-        self._graph = None
 
     @classmethod
     def for_plans(cls, plans: list):
@@ -40,31 +39,12 @@ class AttentionTaps:
         return [f"attention_entropy/{p.key}/head_{h + 1}" for p in self.plans
                 for h in range(p.layer.num_heads)]
 
-    def here(self) -> bool:
-        return self._graph is not None and tf.compat.v1.get_default_graph() is self._graph
-
-    def keep(self, layer, attention) -> None:
-        self.kept.setdefault(id(layer), attention)  # a layer called twice: its first call
-
-    @contextlib.contextmanager
-    def active(self):
-        self.kept, self._graph = {}, tf.compat.v1.get_default_graph()
-        for plan in self.plans:
-            plan.layer.attention_tap = self
-        try:
-            yield self
-        finally:
-            self._graph = None
-            for plan in self.plans:
-                plan.layer.attention_tap = None
-
     def entropies(self) -> list:
         """Each head's mean entropy, in the order of :attr:`tags` (NaN: not called)."""
         from nnkit.layers.attention import attention_entropy
 
         values = []
-        for plan in self.plans:
-            attention = self.kept.get(id(plan.layer))
+        for plan, attention in zip(self.plans, self.taps()):
             heads = plan.layer.num_heads
             row = (tf.fill([heads], float("nan")) if attention is None
                    else attention_entropy(attention))

@@ -14,61 +14,29 @@ norm per time step over the batch and the units: ‖∂L/∂hₜ‖ = (Σᵢ Σ�
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import tensorflow as tf
 
-
-def recurrent_layers(model) -> list:
-    """nnkit's RNN layers in ``model``, depth first (the ones whose hidden states tap)."""
-    from nnkit.layers.recurrent import RNN
-
-    return [layer for layer in model._flatten_layers(include_self=False)
-            if isinstance(layer, RNN)]
+from nnkit.instrument.forward_taps import ForwardTaps
 
 
-class HiddenStateTaps:
-    """Taps on the hidden states of ``layers`` (nnkit RNN layers; sequence lengths fixed)."""
+class HiddenStateTaps(ForwardTaps):
+    """Taps on the hidden states of ``layers`` (nnkit RNN layers): each keeps its zeros
+    [time, batch, units], watched by the tape."""
 
     def __init__(self, layers: list):
-        self.layers = list(layers)
-        self._watch = self._graph = None
-        self.kept: dict[int, object] = {}
+        super().__init__(layers, "state_tap")
 
-    def here(self) -> bool:
-        """Whether the layer is being called in the pass the taps are active for."""
-        return self._watch is not None and tf.compat.v1.get_default_graph() is self._graph
 
-    def keep(self, layer, zeros):
-        """Watch ``zeros`` (a layer's taps, [time, batch, units]) and keep the first call's."""
-        self._watch(zeros)
-        self.kept.setdefault(id(layer), zeros)
-        return zeros
-
-    @contextlib.contextmanager
-    def active(self, watch):
-        """Within: each layer's hidden states are tapped; ``watch`` is the tape's."""
-        self.kept = {}
-        self._watch, self._graph = watch, tf.compat.v1.get_default_graph()
-        for layer in self.layers:
-            layer.state_tap = self
-        try:
-            yield self
-        finally:
-            self._watch = None
-            for layer in self.layers:
-                layer.state_tap = None
-
-    def taps(self) -> list:
-        """The kept zeros, one per layer in order (None: the layer was not called)."""
-        return [self.kept.get(id(layer)) for layer in self.layers]
+def squares_through_time(gradient) -> tf.Tensor:
+    """Σ over batch and units of (∂L/∂hₜ)² per time step [time], from the gradient at the
+    taps [time, batch, units]."""
+    return tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)), axis=[1, 2])
 
 
 def norms_through_time(gradient) -> tf.Tensor:
     """‖∂L/∂hₜ‖ per time step [time] from the gradient at the taps [time, batch, units]."""
-    gradient = tf.cast(gradient, tf.float32)
-    return tf.sqrt(tf.reduce_sum(tf.square(gradient), axis=[1, 2]))
+    return tf.sqrt(squares_through_time(gradient))
 
 
 def sequence_length(layer) -> int | None:
@@ -114,21 +82,23 @@ class TimeRecorder:
         tapped = [p for p in plans if isinstance(p.layer, RNN) and sequence_length(p.layer)]
         return cls(tapped) if tapped else None
 
-    def squares(self, tap_gradients: list, scale=None):
+    def squares(self, gradients: list, scale=None):
         """One row (inside the step, in every replica): Σ over batch and units of
-        (∂L/∂hₜ)², per layer and t, summed over replicas; NaN for a layer the pass did not
+        (∂L/∂hₜ)², per layer and t, summed over replicas, from ``gradients``, the tape's at
+        the taps the pass kept (:meth:`HiddenStateTaps.called`); NaN for a layer it did not
         call. Under mixed precision ``scale`` is the loss scale the gradients carry."""
         from nnkit.training import distribute
 
+        given = iter(gradients)
         squares = []
-        for length, gradient in zip(self.lengths, tap_gradients):
-            if gradient is None:
+        for length, tap in zip(self.lengths, self.taps.taps()):
+            if tap is None:
                 squares.append(tf.fill([length], float("nan")))
                 continue
-            gradient = tf.cast(gradient, tf.float32)
+            gradient = next(given)
             if scale is not None:
-                gradient = gradient / tf.cast(scale, tf.float32)
-            squares.append(tf.reduce_sum(tf.square(gradient), axis=[1, 2]))
+                gradient = tf.cast(gradient, tf.float32) / tf.cast(scale, tf.float32)
+            squares.append(squares_through_time(gradient))
         return distribute.all_reduce_sum([tf.concat(squares, 0)])[0]
 
     def take(self) -> tuple[list[np.ndarray], np.ndarray]:

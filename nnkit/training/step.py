@@ -76,17 +76,14 @@ def train_step(model, data, recorder=None, capture=None, scalars: bool = True,
                                    training=True)
         scaled = optimizer.scale_loss(loss)
     tapped, pre_activations = noise.pre_activations() if noise is not None else ([], [])
-    hidden_taps = through_time.taps.taps() if through_time is not None else []
-    gradients = tape.gradient(  # one backward pass
-        scaled, [*variables, *pre_activations, *[h for h in hidden_taps if h is not None]])
+    hidden_states = through_time.taps.called() if through_time is not None else []
+    gradients = tape.gradient(scaled, [*variables, *pre_activations, *hidden_states])  # once
+    split = (len(variables), len(variables) + len(tapped))
     gradients, pre_activation_gradients, time_gradients = (
-        gradients[:len(variables)], gradients[len(variables):len(variables) + len(tapped)],
-        iter(gradients[len(variables) + len(tapped):]))
+        gradients[:split[0]], gradients[split[0]:split[1]], gradients[split[1]:])
     time_squares = None
     if through_time is not None:  # ‖∂L/∂hₜ‖², summed over replicas (all of them run this)
-        time_squares = through_time.squares(
-            [None if h is None else next(time_gradients) for h in hidden_taps],
-            loss_scale(optimizer))
+        time_squares = through_time.squares(time_gradients, loss_scale(optimizer))
     batch_size = tf.shape(tf.nest.flatten(x)[0])[0]
     if noise is not None:
         noise.record(tapped, pre_activation_gradients, gradients, batch_size, loss,
